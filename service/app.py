@@ -1,0 +1,81 @@
+"""The web app: `uvicorn service.app:app`, or `create_app(settings)` for an explicit configuration.
+
+The lifespan owns the resources (Redis client, group committer, metrics) and hands them to the
+routes through `request.state` / `scope["state"]`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from service import health
+from service.ingest import Committer
+from service.metrics import WebMetrics
+from service.queue import Keys
+from service.settings import Settings, SettingsError, load_settings, require
+from service.store import connect, persistence_warnings
+from service.webhooks import WebhookEndpoint
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The Starlette app for `settings` (WEBHOOK_TOKEN is required)."""
+    require(settings, "webhook_token")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        redis = connect(settings.redis_url)
+        keys = Keys(settings.redis_prefix)
+        committer = Committer(
+            redis,
+            keys,
+            dedup_ttl=settings.dedup_ttl_seconds,
+            window_seconds=settings.coalesce_window_seconds,
+        )
+        for warning in await persistence_warnings(redis):
+            log.warning(warning)
+        await committer.start()
+        try:
+            yield {"redis": redis, "keys": keys, "committer": committer, "metrics": WebMetrics()}
+        finally:
+            await committer.stop()
+            await redis.aclose()
+
+    routes = [
+        Route("/webhooks/awork", WebhookEndpoint(settings), methods=["POST"]),
+        Route("/livez", health.livez),
+        Route("/readyz", health.readyz),
+        Route("/metrics", health.metrics),
+        Route("/queue", health.queue),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class _LazyApp:
+    """`service.app:app`: builds the app from the environment on first use, not at import."""
+
+    def __init__(self) -> None:
+        self._app: Starlette | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            try:
+                self._app = create_app(load_settings())
+            except SettingsError as e:
+                if scope["type"] == "lifespan":
+                    await receive()
+                    await send({"type": "lifespan.startup.failed", "message": str(e)})
+                    return
+                raise
+        await self._app(scope, receive, send)
+
+
+app = _LazyApp()

@@ -1,0 +1,61 @@
+"""Prometheus metrics of the web app, in a registry of its own (one per `create_app`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from redis.asyncio import Redis
+
+from service.queue import Keys
+
+PREFIX = "awork_billing"
+
+
+@dataclass
+class QueueStats:
+    """The queue at a glance (also served as JSON on `GET /queue` for KEDA's metrics-api)."""
+
+    ready_jobs: int
+    pending_entries: int
+    oldest_ready_age_seconds: float
+    dead_letters: int
+
+    @classmethod
+    async def read(cls, redis: Redis, keys: Keys, now_ms: int) -> QueueStats:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zcount(keys.queue, "-inf", now_ms)
+            pipe.zrangebyscore(keys.queue, "-inf", now_ms, start=0, num=1, withscores=True)
+            pipe.hlen(keys.pending)
+            pipe.hlen(keys.dead)
+            ready, oldest, pending, dead = await pipe.execute()
+        age = max(0.0, (now_ms - oldest[0][1]) / 1000) if oldest else 0.0
+        return cls(int(ready), int(pending), age, int(dead))
+
+
+class WebMetrics:
+    """Counters of webhook outcomes and gauges of the queue, refreshed at scrape time."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.webhooks = Counter(
+            f"{PREFIX}_webhooks",
+            "Webhook deliveries by event type and outcome.",
+            ["event_type", "outcome"],
+            registry=self.registry,
+        )
+        self.ready_jobs = self._gauge("queue_ready_jobs", "Flush jobs due and not yet started.")
+        self.pending = self._gauge("queue_pending_entries", "Entries waiting for a flush.")
+        self.oldest = self._gauge(
+            "queue_oldest_ready_age_seconds", "How long the oldest due job has waited."
+        )
+        self.dead = self._gauge("dead_letters", "Changes that could not be applied (see CLI).")
+
+    def _gauge(self, name: str, doc: str) -> Gauge:
+        return Gauge(f"{PREFIX}_{name}", doc, registry=self.registry)
+
+    def observe_queue(self, stats: QueueStats) -> None:
+        self.ready_jobs.set(stats.ready_jobs)
+        self.pending.set(stats.pending_entries)
+        self.oldest.set(stats.oldest_ready_age_seconds)
+        self.dead.set(stats.dead_letters)

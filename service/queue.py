@@ -1,0 +1,236 @@
+"""The queue contract shared by the web app and the workers.
+
+Layout in Redis (every key starts with `REDIS_PREFIX`, `awb` by default):
+
+    <p>:evt:<hash>          "1" with a TTL: a delivery already accepted (redelivery -> duplicate)
+    <p>:pending             hash entry id -> PendingRecord JSON: entries waiting for a flush
+    <p>:claimed:<job id>    hash, the pending entries one flush job took (survives a crash)
+    <p>:claims              set of claimed keys (orphans are merged back by the sweeper)
+    <p>:queue               arq's queue (sorted set) of flush jobs
+    arq:job:<p>:flush:<n>   arq's job for coalescing window n (written here by Lua, arq's format)
+
+A webhook costs one Lua call that (1) sets the dedup key, (2) merges the entry into `pending`
+keeping the newest `resourceVersion`, and (3) makes sure a flush job exists for the end of the
+current coalescing window — the same rule arq's `enqueue_job` follows (skip when the job or its
+result exists, else PSETEX + ZADD), so arq workers run it like any other job. Calls from
+concurrent requests are grouped into one Lua call (`service.ingest.Committer`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+FLUSH_FUNCTION = "flush"
+"""Name of the arq job that drains `pending` (registered in `workers.main.WorkerSettings`)."""
+
+JOB_EXPIRES_MS = 86_400_000
+"""arq's default `expires_extra_ms`: a flush job not started within a day is dropped by arq."""
+
+
+def serialize(obj: Any) -> bytes:
+    """arq job serializer (JSON): the web side writes jobs from Lua, so both sides use JSON."""
+    return orjson.dumps(obj)
+
+
+def deserialize(data: bytes) -> Any:
+    """arq job deserializer, the inverse of `serialize`."""
+    return orjson.loads(data)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Names of every Redis key the service uses, derived from one prefix."""
+
+    prefix: str
+
+    @property
+    def pending(self) -> str:
+        return f"{self.prefix}:pending"
+
+    @property
+    def claims(self) -> str:
+        return f"{self.prefix}:claims"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}:queue"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}:audit"
+
+    @property
+    def dead(self) -> str:
+        return f"{self.prefix}:dead"
+
+    @property
+    def me(self) -> str:
+        return f"{self.prefix}:me"
+
+    @property
+    def limiter(self) -> str:
+        return f"{self.prefix}:limiter"
+
+    def dedup(self, key: str) -> str:
+        return f"{self.prefix}:evt:{key}"
+
+    def claimed(self, job_id: str) -> str:
+        return f"{self.prefix}:claimed:{job_id}"
+
+    def version(self, entry_id: str) -> str:
+        return f"{self.prefix}:ver:{entry_id}"
+
+    def attempts(self, job_id: str) -> str:
+        return f"{self.prefix}:attempts:{job_id}"
+
+    def flush_job_id(self, bucket: int) -> str:
+        return f"{self.prefix}:flush:{bucket}"
+
+
+@dataclass
+class PendingRecord:
+    """What the queue keeps per entry until a flush: the newest version seen and who changed it.
+
+    `by` holds the authors of the merged events (the worker skips entries only its own API user
+    touched: its own writes echoing back); `changed` the PascalCase properties people changed.
+    """
+
+    version: int = 0
+    event: str = "timetracking_updated"
+    by: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    first_seen_ms: int = 0
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "v": self.version,
+                "e": self.event,
+                "by": self.by,
+                "ch": self.changed,
+                "ts": self.first_seen_ms,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> PendingRecord:
+        data = orjson.loads(raw)
+        return cls(
+            version=int(data.get("v", 0)),
+            event=str(data.get("e", "timetracking_updated")),
+            by=[str(b) for b in data.get("by", [])],
+            changed=[str(c) for c in data.get("ch", [])],
+            first_seen_ms=int(data.get("ts", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class FlushSlot:
+    """The flush job of the coalescing window that `now` falls in (it runs at the window's end)."""
+
+    job_id: str
+    run_at_ms: int
+
+    @classmethod
+    def for_time(cls, keys: Keys, window_seconds: float, now: float | None = None) -> FlushSlot:
+        now = time.time() if now is None else now
+        bucket = math.floor(now / window_seconds) + 1
+        return cls(job_id=keys.flush_job_id(bucket), run_at_ms=int(bucket * window_seconds * 1000))
+
+    def job_data(self, now_ms: int) -> bytes:
+        """The job as arq stores it (`arq.jobs.serialize_job`), in our JSON serializer."""
+        return serialize({"t": None, "f": FLUSH_FUNCTION, "a": [], "k": {}, "et": now_ms})
+
+
+# KEYS: pending, queue, arq job key, arq result key, dedup key per item ("" = no dedup)
+# ARGV: dedup ttl, job score, job data, job expiry ms, job id, then per item: entry id, record
+INGEST_LUA = """
+local function merge(old, new)
+  local a = cjson.decode(old)
+  local b = cjson.decode(new)
+  local hi, lo = a, b
+  if (b.v or 0) >= (a.v or 0) then hi, lo = b, a end
+  local seen, by = {}, {}
+  for _, list in ipairs({hi.by or {}, lo.by or {}}) do
+    for _, x in ipairs(list) do
+      if not seen[x] and #by < 8 then seen[x] = true; by[#by + 1] = x end
+    end
+  end
+  local seen2, ch = {}, {}
+  for _, list in ipairs({hi.ch or {}, lo.ch or {}}) do
+    for _, x in ipairs(list) do
+      if not seen2[x] and #ch < 32 then seen2[x] = true; ch[#ch + 1] = x end
+    end
+  end
+  local ts = math.min(a.ts or 0, b.ts or 0)
+  return cjson.encode({v = hi.v or 0, e = hi.e, by = by, ch = ch, ts = ts})
+end
+local ttl = tonumber(ARGV[1])
+local out = {}
+local added = 0
+for i = 5, #KEYS do
+  local entry = ARGV[6 + (i - 5) * 2]
+  local rec = ARGV[7 + (i - 5) * 2]
+  local fresh = true
+  if KEYS[i] ~= "" then
+    fresh = redis.call('SET', KEYS[i], '1', 'NX', 'EX', ttl)
+  end
+  if fresh then
+    local old = redis.call('HGET', KEYS[1], entry)
+    if old then rec = merge(old, rec) end
+    redis.call('HSET', KEYS[1], entry, rec)
+    out[#out + 1] = 1
+    added = added + 1
+  else
+    out[#out + 1] = 0
+  end
+end
+if added > 0 and redis.call('EXISTS', KEYS[3], KEYS[4]) == 0 then
+  redis.call('PSETEX', KEYS[3], tonumber(ARGV[4]), ARGV[3])
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[5])
+end
+return out
+"""
+
+# KEYS: pending, claimed, claims set. Returns the claimed hash (field, value, ...).
+CLAIM_LUA = """
+if redis.call('EXISTS', KEYS[2]) == 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  redis.call('SADD', KEYS[3], KEYS[2])
+end
+return redis.call('HGETALL', KEYS[2])
+"""
+
+
+@dataclass(frozen=True)
+class IngestItem:
+    """One entry to merge into `pending`; `dedup_key` None for re-queues without dedup."""
+
+    entry_id: str
+    record: PendingRecord
+    dedup_key: str | None = None
+
+
+def ingest_call(
+    keys: Keys, items: list[IngestItem], *, dedup_ttl: int, window_seconds: float
+) -> tuple[list[str], list[str | bytes]]:
+    """The KEYS and ARGV of one `INGEST_LUA` call for `items` (see the script's header)."""
+    now = time.time()
+    slot = FlushSlot.for_time(keys, window_seconds, now)
+    lua_keys = [keys.pending, keys.queue, f"arq:job:{slot.job_id}", f"arq:result:{slot.job_id}"]
+    lua_keys += [keys.dedup(i.dedup_key) if i.dedup_key else "" for i in items]
+    argv: list[str | bytes] = [
+        str(dedup_ttl),
+        str(slot.run_at_ms),
+        slot.job_data(int(now * 1000)),
+        str(JOB_EXPIRES_MS),
+        slot.job_id,
+    ]
+    for item in items:
+        argv += [item.entry_id, item.record.to_json()]
+    return lua_keys, argv

@@ -1,0 +1,94 @@
+"""Settings: read once from the environment at start-up, passed in everywhere, secrets hidden.
+
+Every field is documented in the README ("Configuration"). A missing or invalid value stops the
+process with one line naming the variable (`load_settings`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; `str()` is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Configuration of the web app and the worker (SPEC section 3, plus documented extras)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    awork_api_url: str = Field(
+        "https://api.awork.com/api/v1", description="Base URL of the awork API."
+    )
+    awork_api_token: SecretStr | None = Field(
+        None, description="awork API key (Bearer). Required by the worker."
+    )
+    redis_url: str = Field("redis://localhost:6379/0", description="Redis for queue and state.")
+    rules_file: str = Field("rules.yaml", description="Path of the billing rules (YAML).")
+    webhook_token: SecretStr | None = Field(
+        None, description="Shared secret(s) awork sends; comma-separated. Required by the web app."
+    )
+    webhook_token_header: str = Field("X-Webhook-Token", description="Header carrying the token.")
+    webhook_max_bytes: int = Field(1_048_576, gt=0, description="Largest accepted webhook body.")
+    dry_run: bool = Field(False, description="Evaluate and audit, but call no write endpoint.")
+    awork_bulk_api: Literal["batch", "legacy"] = Field(
+        "batch", description="batch = /timeentries/batch/{op}; legacy = set* endpoints."
+    )
+    awork_rate_per_second: float = Field(40, gt=0, description="Share of awork's 50/s limit.")
+    awork_rate_per_minute: float = Field(900, gt=0, description="Share of awork's 1000/min limit.")
+
+    # Extras (documented in the README).
+    redis_prefix: str = Field(
+        "awb", pattern=r"^[A-Za-z0-9_.-]+$", description="Prefix of every Redis key and job id."
+    )
+    coalesce_window_seconds: float = Field(
+        2.0, gt=0, le=60, description="Events arriving within this window share one flush."
+    )
+    awork_bulk_chunk_size: int = Field(250, ge=1, le=1000, description="Ids per bulk write.")
+    awork_read_chunk_size: int = Field(
+        150, ge=1, le=170, description="Ids per bulk read (keeps URLs under 8 KiB)."
+    )
+    awork_timeout_seconds: float = Field(30, gt=0, description="Read timeout of awork calls.")
+    awork_max_attempts: int = Field(
+        8, ge=1, description="Tries of a failing (5xx/timeout) awork call before dead-lettering."
+    )
+    dedup_ttl_seconds: int = Field(
+        259_200, gt=0, description="How long a delivered event is remembered as a duplicate."
+    )
+    audit_max_len: int = Field(100_000, gt=0, description="Audit stream length (approximate).")
+    worker_max_jobs: int = Field(20, ge=1, description="Concurrent jobs per worker process.")
+    log_level: str = Field("INFO", description="Python log level.")
+    log_format: Literal["text", "json"] = Field("text", description="Log line format.")
+
+    @field_validator("awork_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def webhook_tokens(self) -> list[str]:
+        """The accepted webhook tokens (comma-separated in WEBHOOK_TOKEN), empty ones dropped."""
+        if self.webhook_token is None:
+            return []
+        return [t.strip() for t in self.webhook_token.get_secret_value().split(",") if t.strip()]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; raise `SettingsError` with one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None
+
+
+def require(settings: Settings, *names: str) -> None:
+    """Raise `SettingsError` naming the first of `names` that is not set."""
+    for name in names:
+        value = getattr(settings, name)
+        if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+            raise SettingsError(f"missing setting {name.upper()}: required here")

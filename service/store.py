@@ -1,0 +1,75 @@
+"""Redis connections for both sides, configured to survive short outages.
+
+redis-py 5 retries nothing by default and arq passes `retry=None` through, so without these
+settings a Redis blip kills a worker (stack-notes section 4, "Redis outage").
+"""
+
+from __future__ import annotations
+
+import logging
+
+from arq.connections import RedisSettings
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+RETRY_ON = [RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError, OSError]
+
+
+def _retry() -> Retry:
+    return Retry(ExponentialBackoff(cap=2, base=0.25), 10)
+
+
+def connect(url: str) -> Redis:
+    """A client for `url` that retries connection errors with back-off (about 10 s in all)."""
+    client: Redis = Redis.from_url(
+        url,
+        retry=_retry(),
+        retry_on_error=list(RETRY_ON),
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=15,
+    )
+    return client
+
+
+def arq_settings(url: str) -> RedisSettings:
+    """arq's `RedisSettings` for `url`, with the same retry policy as `connect`."""
+    settings = RedisSettings.from_dsn(url)
+    settings.retry = _retry()
+    settings.retry_on_error = list(RETRY_ON)
+    settings.conn_timeout = 2
+    return settings
+
+
+async def persistence_warnings(redis: Redis) -> list[str]:
+    """What makes this Redis unsafe for the queue: no persistence, or an evicting policy."""
+    warnings: list[str] = []
+    try:
+        info = await redis.info("persistence")
+        policy = (await redis.config_get("maxmemory-policy")).get("maxmemory-policy", "")
+    except Exception as e:  # CONFIG may be disabled on managed Redis: say so, do not fail
+        return [f"could not inspect Redis persistence settings ({e})"]
+    if not int(info.get("aof_enabled", 0)) and not _has_rdb(await _save_config(redis)):
+        warnings.append(
+            "Redis has no persistence (appendonly no, no save points): a Redis restart "
+            "loses every queued event. Turn on AOF (appendonly yes)."
+        )
+    if policy and policy != "noeviction":
+        warnings.append(
+            f"Redis maxmemory-policy is {policy!r}: under memory pressure it may evict queued "
+            "events. Use noeviction."
+        )
+    return warnings
+
+
+async def _save_config(redis: Redis) -> str:
+    return str((await redis.config_get("save")).get("save", ""))
+
+
+def _has_rdb(save: str) -> bool:
+    return bool(save.strip())

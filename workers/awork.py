@@ -1,0 +1,254 @@
+"""The awork API client: bulk reads, bulk writes (batch or legacy), rate limit, errors.
+
+    AworkError                      anything that went wrong talking to awork
+     ├── AworkRetryable             worth another try later: 5xx, timeouts, connection errors
+     │    └── AworkRateLimited      429, or the shared limiter says wait (`retry_after` seconds)
+     └── AworkRejected              permanent for this request: 400, 401 (permission), 403, 404
+
+Every error carries the HTTP `status` (0 when there was no answer), awork's error `code` and
+`description`, and the `Trace-Id` that awork's support asks for. One client per worker process
+(created at worker start-up, closed at shutdown: stack-notes section 10).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from workers.limiter import Limiter
+from workers.telemetry import WorkerMetrics
+
+log = logging.getLogger(__name__)
+
+Attribute = Literal["billable", "billed", "type_of_work"]
+MAX_INLINE_WAIT = 2.0
+"""Limiter waits up to this long are awaited in place; longer ones become a job `Retry`."""
+
+BATCH_OPERATIONS: dict[Attribute, tuple[str, str]] = {
+    "billable": ("setIsBillable", "isBillable"),
+    "billed": ("setIsBilled", "isBilled"),
+    "type_of_work": ("setTypeOfWork", "newTypeOfWorkId"),
+}
+
+
+class AworkError(Exception):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        code: str | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.trace_id = trace_id
+
+
+class AworkRetryable(AworkError):
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class AworkRateLimited(AworkRetryable):
+    pass
+
+
+class AworkRejected(AworkError):
+    pass
+
+
+@dataclass
+class BatchResult:
+    """Per-id outcome of a bulk write (awork's 207 MultiStatusResult; legacy 204 = all ok)."""
+
+    ok: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    unauthorized: list[str] = field(default_factory=list)
+    bad_request: list[str] = field(default_factory=list)
+
+
+class AworkClient:
+    """Typed calls to the few awork endpoints the service uses, through the shared limiter."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        limiter: Limiter,
+        metrics: WorkerMetrics,
+        *,
+        bulk_api: Literal["batch", "legacy"] = "batch",
+    ) -> None:
+        self._http = http
+        self._limiter = limiter
+        self._metrics = metrics
+        self._bulk_api = bulk_api
+
+    async def me(self) -> dict[str, Any]:
+        """The API user behind the token: the author of this service's own writes."""
+        data = await self._json("GET", "/me", operation="me")
+        assert isinstance(data, dict)
+        return data
+
+    async def types_of_work(self) -> list[dict[str, Any]]:
+        """Every type of work (archived ones too: a rule may name one)."""
+        types: list[dict[str, Any]] = []
+        params = {"showArchived": "true", "pageSize": "1000"}
+        async for page in self._pages("/typeofwork", params, operation="typeofwork"):
+            types += page
+        return types
+
+    async def entries_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Current state of `ids` in one read (`id in (…)`); missing ids are absent."""
+        literals = ",".join(f"guid'{i}'" for i in ids)
+        params = {"filterby": f"id in ({literals})", "pageSize": "1000"}
+        found: dict[str, dict[str, Any]] = {}
+        async for page in self._pages("/timeentries", params, operation="timeentries"):
+            found.update((e["id"], e) for e in page if isinstance(e, dict) and "id" in e)
+        return found
+
+    async def list_entries(self, filterby: str, page_size: int = 1000) -> AsyncIterator[list[Any]]:
+        """Pages of entries matching `filterby` (awork's OData-like filter)."""
+        params = {"filterby": filterby, "pageSize": str(page_size), "orderby": "updatedOn asc"}
+        async for page in self._pages("/timeentries", params, operation="timeentries"):
+            yield page
+
+    async def set_attribute(
+        self, attribute: Attribute, value: bool | str, ids: Sequence[str]
+    ) -> BatchResult:
+        """Set `attribute` to `value` on `ids` with one bulk call (batch or legacy endpoint)."""
+        if self._bulk_api == "legacy":
+            return await self._legacy(attribute, value, ids)
+        operation, name = BATCH_OPERATIONS[attribute]
+        body = {"timeEntryIds": list(ids), name: value}
+        data = await self._json(
+            "POST", f"/timeentries/batch/{operation}", json=body, operation=operation
+        )
+        return _batch_result(data if isinstance(data, dict) else {})
+
+    async def _legacy(
+        self, attribute: Attribute, value: bool | str, ids: Sequence[str]
+    ) -> BatchResult:
+        body: dict[str, Any] = {"ids": list(ids)}
+        if attribute == "type_of_work":
+            path = "settypeofwork"
+            body["typeOfWorkId"] = value
+        else:
+            word = "billable" if attribute == "billable" else "billed"
+            path = f"set{word}" if value else f"setun{word}"
+        await self._json("POST", f"/timeentries/{path}", json=body, operation=path)
+        return BatchResult(ok=list(ids))
+
+    async def _pages(
+        self, path: str, params: dict[str, str], *, operation: str
+    ) -> AsyncIterator[list[Any]]:
+        page = 1
+        size = int(params.get("pageSize", "1000"))
+        while True:
+            data = await self._json(
+                "GET", path, params={**params, "page": str(page)}, operation=operation
+            )
+            items = data if isinstance(data, list) else []
+            yield items
+            if len(items) < size:
+                return
+            page += 1
+
+    async def _json(self, method: str, path: str, *, operation: str, **kw: Any) -> Any:
+        response = await self._send(method, path, operation=operation, **kw)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as e:
+            raise AworkRetryable(
+                f"{operation}: awork answered {response.status_code} with a non-JSON body",
+                status=response.status_code,
+                trace_id=response.headers.get("trace-id"),
+            ) from e
+
+    async def _send(self, method: str, path: str, *, operation: str, **kw: Any) -> httpx.Response:
+        await self._wait_for_budget()
+        try:
+            response = await self._http.request(method, path, **kw)
+        except httpx.TimeoutException as e:
+            self._metrics.awork_calls.labels(operation, "timeout").inc()
+            raise AworkRetryable(f"{operation}: awork did not answer in time ({e!r})") from e
+        except httpx.TransportError as e:
+            self._metrics.awork_calls.labels(operation, "error").inc()
+            raise AworkRetryable(f"{operation}: cannot reach awork ({e!r})") from e
+        self._metrics.awork_calls.labels(operation, str(response.status_code)).inc()
+        await self._check(response, operation)
+        return response
+
+    async def _wait_for_budget(self) -> None:
+        while (wait := await self._limiter.acquire()) > 0:
+            self._metrics.rate_limit_wait.inc(min(wait, MAX_INLINE_WAIT))
+            if wait > MAX_INLINE_WAIT:
+                raise AworkRateLimited("rate limit budget used up", retry_after=wait)
+            await asyncio.sleep(wait)
+
+    async def _check(self, response: httpx.Response, operation: str) -> None:
+        status = response.status_code
+        trace_id = response.headers.get("trace-id")
+        await self._slow_down(response)
+        if status < 400:
+            return
+        code, description = _error_body(response)
+        message = f"{operation}: awork answered {status} {code or ''} {description or ''}".strip()
+        log.warning("%s trace_id=%s", message, trace_id)
+        kw: dict[str, Any] = {"status": status, "code": code, "trace_id": trace_id}
+        if status == 429:
+            self._metrics.rate_limited.inc()
+            reset = _seconds(response.headers.get("ratelimit-reset")) or 10.0
+            await self._limiter.pause(reset)
+            raise AworkRateLimited(message, retry_after=reset, **kw)
+        if status >= 500 or status in (408, 409):
+            raise AworkRetryable(message, **kw)
+        raise AworkRejected(message, **kw)
+
+    async def _slow_down(self, response: httpx.Response) -> None:
+        """Other integrations share the budget: when awork says it is nearly spent, wait."""
+        headers = response.headers
+        if _seconds(headers.get("x-ratelimit-remaining-second")) == 0.0:
+            await self._limiter.pause(1.0)
+        minute_left = _seconds(headers.get("x-ratelimit-remaining-minute"))
+        if minute_left is not None and minute_left <= 2:
+            await self._limiter.pause(_seconds(headers.get("ratelimit-reset")) or 10.0)
+
+
+def _batch_result(data: dict[str, Any]) -> BatchResult:
+    def ids(name: str) -> list[str]:
+        part = data.get(name) or {}
+        return [str(i) for i in (part.get("ids") or [])] if isinstance(part, dict) else []
+
+    return BatchResult(
+        ok=ids("ok"),
+        not_found=ids("notFound"),
+        unauthorized=ids("unauthorized"),
+        bad_request=ids("badRequest"),
+    )
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
+    try:
+        data = response.json()
+    except ValueError:
+        return None, response.text[:200] or None
+    if not isinstance(data, dict):
+        return None, None
+    return data.get("code"), data.get("description")
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

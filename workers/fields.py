@@ -1,0 +1,176 @@
+"""The field paths a rule may read: awork's time-entry model, as dotted camelCase paths.
+
+`TIME_ENTRY_FIELDS` was generated once from the `TimeTracking` schema in
+`../shared/awork/openapi-v1-subset.json` (what `GET /timeentries/{id}` and webhook `entity`
+carry), following `$ref`s into the nested models (`project`, `project.company`,
+`project.projectType`, `project.projectStatus`, `task`, `task.project`, `task.taskStatus`,
+`task.parentTask`, `typeOfWork`, `user`) three levels deep. Arrays (`breaks`) are one field; their
+items are not addressable. The runtime never reads `../shared`: when awork's model changes,
+regenerate this literal by hand.
+
+`EXTRA_FIELDS` and `WILDCARD_PREFIXES` are not on the time entry itself: a later feature loads
+them from the project, company or task (`GET /projects/{id}`, `GET /tasks/{id}`) when a rule reads
+them (see `RuleSet.fields()`). Custom fields are addressed by name after the prefix, e.g.
+`project.customFields.Budget`; everything after the prefix is one key, so names may contain dots.
+
+`FIELD_ALIASES` maps a field to older names awork still sends in real payloads: `project.key`
+next to or instead of `projectKey` (SPEC 7.1). A reader tries the aliases in order when the
+field itself is absent or null.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+
+TIME_ENTRY_FIELDS: frozenset[str] = frozenset(
+    {
+        "breakDuration",
+        "breaks",
+        "createdBy",
+        "createdOn",
+        "duration",
+        "endDateLocal",
+        "endDateUtc",
+        "endTimeLocal",
+        "endTimeUtc",
+        "id",
+        "isBillable",
+        "isBilled",
+        "isExternal",
+        "note",
+        "project",
+        "project.company",
+        "project.company.hasImage",
+        "project.company.id",
+        "project.company.name",
+        "project.createdBy",
+        "project.hasImage",
+        "project.id",
+        "project.isBillableByDefault",
+        "project.isExternal",
+        "project.isPrivate",
+        "project.name",
+        "project.projectKey",
+        "project.projectStatus",
+        "project.projectStatus.id",
+        "project.projectStatus.isArchived",
+        "project.projectStatus.name",
+        "project.projectStatus.type",
+        "project.projectType",
+        "project.projectType.icon",
+        "project.projectType.id",
+        "project.projectType.isArchived",
+        "project.projectType.name",
+        "projectId",
+        "resourceVersion",
+        "startDateLocal",
+        "startDateUtc",
+        "startTimeLocal",
+        "startTimeUtc",
+        "task",
+        "task.baseType",
+        "task.closedOn",
+        "task.correlationId",
+        "task.createdBy",
+        "task.id",
+        "task.name",
+        "task.parentId",
+        "task.parentTask",
+        "task.parentTask.id",
+        "task.parentTask.name",
+        "task.plannedDuration",
+        "task.project",
+        "task.project.company",
+        "task.project.company.hasImage",
+        "task.project.company.id",
+        "task.project.company.name",
+        "task.project.createdBy",
+        "task.project.hasImage",
+        "task.project.id",
+        "task.project.isBillableByDefault",
+        "task.project.isExternal",
+        "task.project.isPrivate",
+        "task.project.name",
+        "task.project.projectKey",
+        "task.project.projectStatus",
+        "task.project.projectStatus.id",
+        "task.project.projectStatus.isArchived",
+        "task.project.projectStatus.name",
+        "task.project.projectStatus.type",
+        "task.project.projectType",
+        "task.project.projectType.icon",
+        "task.project.projectType.id",
+        "task.project.projectType.isArchived",
+        "task.project.projectType.name",
+        "task.projectId",
+        "task.taskIdentifier",
+        "task.taskStatus",
+        "task.taskStatus.icon",
+        "task.taskStatus.id",
+        "task.taskStatus.name",
+        "task.taskStatus.order",
+        "task.taskStatus.type",
+        "task.taskStatusId",
+        "task.typeOfWorkId",
+        "taskId",
+        "timezone",
+        "typeOfWork",
+        "typeOfWork.icon",
+        "typeOfWork.id",
+        "typeOfWork.isArchived",
+        "typeOfWork.name",
+        "typeOfWorkId",
+        "updatedBy",
+        "updatedOn",
+        "user",
+        "user.firstName",
+        "user.hasImage",
+        "user.id",
+        "user.isExternal",
+        "user.lastName",
+        "userId",
+    }
+)
+"""Every path of the `TimeTracking` model, generated from the OpenAPI schema (see above)."""
+
+EXTRA_FIELDS: frozenset[str] = frozenset(
+    {
+        "project.company.tags",
+        "project.isRetainer",
+        "project.projectStatus.type",
+        "project.tags",
+        "task.tags",
+        "task.typeOfWorkId",
+    }
+)
+"""Paths loaded from the project, company or task on demand (a later feature)."""
+
+WILDCARD_PREFIXES: tuple[str, ...] = ("project.customFields.", "task.customFields.")
+"""Any non-empty name after one of these prefixes is a known field (custom fields by name)."""
+
+FIELD_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "project.projectKey": ("project.key",),
+    "task.project.projectKey": ("task.project.key",),
+}
+"""Older names to fall back to when a field is absent or null on an entry."""
+
+KNOWN_FIELDS: frozenset[str] = TIME_ENTRY_FIELDS | EXTRA_FIELDS
+"""Every exact field path a rule may name (wildcards aside)."""
+
+_OLD_NAMES = {old: new for new, olds in FIELD_ALIASES.items() for old in olds}
+
+
+def is_known(path: str) -> bool:
+    """Whether a rule may read `path`."""
+    if path in KNOWN_FIELDS:
+        return True
+    return any(path.startswith(p) and len(path) > len(p) for p in WILDCARD_PREFIXES)
+
+
+def suggest(path: str) -> str | None:
+    """The known field a misspelt or outdated `path` most likely means, if any."""
+    if path in _OLD_NAMES:
+        return _OLD_NAMES[path]
+    matches = difflib.get_close_matches(path, KNOWN_FIELDS, n=1, cutoff=0.75)
+    return matches[0] if matches else None
