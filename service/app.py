@@ -32,7 +32,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        redis = connect(settings.redis_url)
+        redis = connect(settings.redis_url, retries=2)
         keys = Keys(settings.redis_prefix)
         committer = Committer(
             redis,

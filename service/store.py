@@ -20,15 +20,18 @@ log = logging.getLogger(__name__)
 RETRY_ON = [RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError, OSError]
 
 
-def _retry() -> Retry:
-    return Retry(ExponentialBackoff(cap=2, base=0.25), 10)
+def _retry(retries: int = 10) -> Retry:
+    return Retry(ExponentialBackoff(cap=2, base=0.25), retries)
 
 
-def connect(url: str) -> Redis:
-    """A client for `url` that retries connection errors with back-off (about 10 s in all)."""
+def connect(url: str, *, retries: int = 10) -> Redis:
+    """A client for `url` that retries connection errors with back-off (10 tries: about 12 s).
+
+    The web app uses few retries: a webhook waiting on a dead Redis should get its 503 quickly.
+    """
     client: Redis = Redis.from_url(
         url,
-        retry=_retry(),
+        retry=_retry(retries),
         retry_on_error=list(RETRY_ON),
         socket_connect_timeout=2,
         socket_timeout=5,
@@ -73,3 +76,18 @@ async def _save_config(redis: Redis) -> str:
 
 def _has_rdb(save: str) -> bool:
     return bool(save.strip())
+
+
+async def purge_prefix(redis: Redis, prefix: str) -> int:
+    """Delete every key of one installation (`<prefix>:*` and arq's keys of its jobs)."""
+    deleted = 0
+    for pattern in (f"{prefix}:*", f"arq:*:{prefix}:*"):
+        batch: list[bytes] = []
+        async for key in redis.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                deleted += await redis.delete(*batch)
+                batch = []
+        if batch:
+            deleted += await redis.delete(*batch)
+    return deleted

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -129,6 +130,7 @@ async def _enqueue(committer: Committer, event: WebhookEvent) -> tuple[int, byte
         event=event.event_type,
         by=[event.triggered_by] if event.triggered_by else [],
         changed=list(event.changed),
+        first_seen_ms=int(time.time() * 1000),
     )
     item = IngestItem(entry_id=event.entry_id, record=record, dedup_key=event.dedup_key())
     try:

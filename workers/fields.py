@@ -16,12 +16,17 @@ them (see `RuleSet.fields()`). Custom fields are addressed by name after the pre
 `FIELD_ALIASES` maps a field to older names awork still sends in real payloads: `project.key`
 next to or instead of `projectKey` (SPEC 7.1). A reader tries the aliases in order when the
 field itself is absent or null.
+
+`getter(path)` compiles a path into a reader that returns `ABSENT` where the path does not exist
+on an entry (a key missing, or a step that is not a mapping, such as `project: null`).
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 TIME_ENTRY_FIELDS: frozenset[str] = frozenset(
     {
@@ -174,3 +179,68 @@ def suggest(path: str) -> str | None:
         return _OLD_NAMES[path]
     matches = difflib.get_close_matches(path, KNOWN_FIELDS, n=1, cutoff=0.75)
     return matches[0] if matches else None
+
+
+class Absent(enum.Enum):
+    """The type of `ABSENT`: the value of a path that does not exist on an entry."""
+
+    ABSENT = "absent"
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Final = Absent.ABSENT
+
+Getter = Callable[[Mapping[str, Any]], Any]
+"""Reads one path from an entry: the value, or `ABSENT`."""
+
+
+def getter(path: str) -> Getter:
+    """A function reading `path` from an entry (`ABSENT` where it does not exist).
+
+    A field with older names (`FIELD_ALIASES`) falls back to them, in order, when it is absent
+    or null on the entry. Any path works here, known or not; rules are checked at load time.
+    """
+    primary = _walker(_split(path))
+    fallbacks = tuple(_walker(_split(alias)) for alias in FIELD_ALIASES.get(path, ()))
+    if not fallbacks:
+        return primary
+
+    def get(entry: Mapping[str, Any]) -> Any:
+        value = primary(entry)
+        if value is None or value is ABSENT:
+            for fallback in fallbacks:
+                older = fallback(entry)
+                if older is not None and older is not ABSENT:
+                    return older
+        return value
+
+    return get
+
+
+def _split(path: str) -> tuple[str, ...]:
+    # A custom field's name is one key, dots and all.
+    for prefix in WILDCARD_PREFIXES:
+        if path.startswith(prefix):
+            return (*prefix[:-1].split("."), path[len(prefix) :])
+    return tuple(path.split("."))
+
+
+def _walker(keys: tuple[str, ...]) -> Getter:
+    if len(keys) == 1:
+        (key,) = keys
+        return lambda entry: entry.get(key, ABSENT)
+
+    def walk(entry: Mapping[str, Any]) -> Any:
+        value: Any = entry
+        for key in keys:
+            # `type(...) is dict` first: payloads are plain dicts, and isinstance against the
+            # Mapping ABC is several times slower.
+            if type(value) is dict or isinstance(value, Mapping):
+                value = value.get(key, ABSENT)
+            else:
+                return ABSENT
+        return value
+
+    return walk

@@ -1,0 +1,151 @@
+"""Turning rule decisions into the fewest awork calls, and recording what happened.
+
+Changes are grouped by (attribute, value) — awork's bulk operations set one attribute to one value
+for many entries — in the order billable, billed, type of work, and sent in chunks of
+`AWORK_BULK_CHUNK_SIZE` ids. Every applied change goes to the audit log; what awork refuses goes to
+the dead letters with its reason; `DRY_RUN` audits the would-be changes and calls nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.queue import PendingRecord
+from workers import audit, deadletters
+from workers.audit import AuditEntry
+from workers.awork import AworkRejected, BatchResult
+from workers.context import WorkerApp
+from workers.deadletters import DeadLetter
+from workers.rules import Change, evaluate
+
+log = logging.getLogger(__name__)
+
+ORDER = {"billable": 0, "billed": 1, "type_of_work": 2}
+
+
+@dataclass
+class Batch:
+    """What one flush did, counted by outcome (returned as the job result and logged)."""
+
+    job_id: str
+    counts: dict[str, int] = field(default_factory=dict)
+    triggers: dict[str, str] = field(default_factory=dict)
+
+    def count(self, outcome: str, n: int = 1) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + n
+
+
+async def apply_changes(
+    app: WorkerApp, fresh: list[tuple[dict[str, Any], PendingRecord]], batch: Batch
+) -> None:
+    """Evaluate the rules on `fresh` entries and apply the changes in bulk."""
+    changes: list[Change] = []
+    for entry, record in fresh:
+        batch.triggers[str(entry["id"])] = _trigger(record)
+        try:
+            evaluation = evaluate(entry, app.rules)
+        except Exception as e:  # a rule must never stop the batch; keep the entry for an operator
+            await _dead(app, [DeadLetter(str(entry["id"]), "rule_error", repr(e))])
+            continue
+        changes += evaluation.changes
+        batch.count("unchanged" if not evaluation.changes else "changed")
+    groups: dict[tuple[str, bool | str], list[Change]] = defaultdict(list)
+    for change in changes:
+        groups[(change.attribute, change.new)].append(change)
+    for key in sorted(groups, key=lambda k: (ORDER[k[0]], str(k[1]))):
+        group = groups[key]
+        for start in range(0, len(group), app.settings.awork_bulk_chunk_size):
+            await _write(app, group[start : start + app.settings.awork_bulk_chunk_size], batch)
+
+
+async def _write(app: WorkerApp, changes: Sequence[Change], batch: Batch) -> None:
+    attribute, value = changes[0].attribute, changes[0].new
+    ids = [c.entry_id for c in changes]
+    if app.settings.dry_run:
+        await _audit(app, changes, "dry_run", batch)
+        return
+    try:
+        result = await app.client.set_attribute(attribute, value, ids)
+    except AworkRejected as e:
+        letters = [_letter(c, "rejected", str(e), e.status, e.trace_id) for c in changes]
+        await _dead(app, letters)
+        batch.count("rejected", len(changes))
+        return
+    await _record_result(app, changes, result, batch)
+
+
+async def _record_result(
+    app: WorkerApp, changes: Sequence[Change], result: BatchResult, batch: Batch
+) -> None:
+    by_id = {c.entry_id: c for c in changes}
+    ok = [by_id[i] for i in result.ok if i in by_id]
+    gone = [by_id[i] for i in result.not_found if i in by_id]
+    await _audit(app, ok, "applied", batch)
+    await _audit(app, gone, "not_found", batch)
+    letters = [
+        _letter(by_id[i], "unauthorized", "awork: permission denied")
+        for i in result.unauthorized
+        if i in by_id
+    ]
+    letters += [
+        _letter(by_id[i], "bad_request", "awork: bad request")
+        for i in result.bad_request
+        if i in by_id
+    ]
+    await _dead(app, letters)
+
+
+async def _audit(app: WorkerApp, changes: Sequence[Change], outcome: str, batch: Batch) -> None:
+    if not changes:
+        return
+    entries = [
+        AuditEntry(
+            entry=c.entry_id,
+            rule=c.rule,
+            attribute=c.attribute,
+            old=audit.text(c.old),
+            new=audit.text(c.new),
+            outcome=outcome,
+            trigger=batch.triggers.get(c.entry_id, ""),
+            job=batch.job_id,
+        )
+        for c in changes
+    ]
+    await audit.record(app.redis, app.keys.audit, entries, app.settings.audit_max_len)
+    batch.count(outcome, len(changes))
+    if outcome in ("applied", "dry_run"):
+        for (rule, attribute), n in Counter((c.rule, c.attribute) for c in changes).items():
+            app.metrics.changes.labels(rule, attribute).inc(n)
+
+
+async def _dead(app: WorkerApp, letters: list[DeadLetter]) -> None:
+    if not letters:
+        return
+    await deadletters.add(app.redis, app.keys.dead, letters)
+    for reason, n in Counter(d.reason for d in letters).items():
+        app.metrics.dead_letters.labels(reason).inc(n)
+    log.warning("%d changes dead-lettered (%s)", len(letters), letters[0].reason)
+
+
+def _letter(
+    change: Change, reason: str, error: str, status: int = 0, trace_id: str | None = None
+) -> DeadLetter:
+    return DeadLetter(
+        entry_id=change.entry_id,
+        reason=reason,
+        error=error,
+        attribute=change.attribute,
+        value=audit.text(change.new),
+        rule=change.rule,
+        status=status,
+        trace_id=trace_id or "",
+    )
+
+
+def _trigger(record: PendingRecord) -> str:
+    who = ",".join(record.by) or "unknown"
+    return f"{record.event} by {who} (v{record.version})"

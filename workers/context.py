@@ -1,0 +1,134 @@
+"""What a worker process owns: created once in arq's `on_startup`, closed in `on_shutdown`.
+
+Start-up fails (and the worker exits) when a setting is missing, the rules file is invalid, awork
+rejects the token, or a rule names a type of work awork does not have — never a silent skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client import start_http_server
+from redis.asyncio import Redis
+
+from service.ingest import Committer
+from service.queue import Keys
+from service.settings import Settings, load_settings, require
+from service.store import persistence_warnings
+from workers.awork import AworkClient
+from workers.limiter import Limiter, Rates
+from workers.ruleset import RuleSet, load_rules
+from workers.telemetry import WorkerMetrics
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_FILE = Path(os.environ.get("WORKER_HEARTBEAT_FILE", "/tmp/awork-billing/worker.alive"))  # noqa: S108
+HEARTBEAT_SECONDS = 5.0
+
+
+@dataclass
+class WorkerApp:
+    """The worker's resources, in `ctx["app"]` for every job."""
+
+    settings: Settings
+    redis: Redis
+    keys: Keys
+    http: httpx.AsyncClient
+    client: AworkClient
+    rules: RuleSet
+    me: str
+    metrics: WorkerMetrics
+    requeue: Committer
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def http_client(settings: Settings) -> httpx.AsyncClient:
+    """One pooled client per process, with timeouts long enough for bulk calls."""
+    token = settings.awork_api_token.get_secret_value() if settings.awork_api_token else ""
+    return httpx.AsyncClient(
+        base_url=settings.awork_api_url,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        timeout=httpx.Timeout(
+            connect=5.0, read=settings.awork_timeout_seconds, write=10.0, pool=10.0
+        ),
+        limits=httpx.Limits(max_connections=settings.worker_max_jobs, keepalive_expiry=30),
+        transport=httpx.AsyncHTTPTransport(retries=2),
+    )
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """arq `on_startup`: settings, rules, awork identity and types of work, metrics, heartbeat."""
+    settings: Settings = ctx.get("settings") or load_settings()
+    require(settings, "awork_api_token")
+    rules = load_rules(settings.rules_file)
+    redis: Redis = ctx["redis"]
+    keys = Keys(settings.redis_prefix)
+    metrics: WorkerMetrics = ctx.get("metrics") or WorkerMetrics()
+    http = http_client(settings)
+    limiter = Limiter(
+        redis, keys.limiter, Rates(settings.awork_rate_per_second, settings.awork_rate_per_minute)
+    )
+    client = AworkClient(http, limiter, metrics, bulk_api=settings.awork_bulk_api)
+    try:
+        me = str((await client.me())["id"])
+        rules = await _resolve_types(client, rules)
+    except BaseException:
+        await http.aclose()
+        raise
+    await redis.set(keys.me, me)
+    for warning in await persistence_warnings(redis):
+        log.warning(warning)
+    requeue = Committer(
+        redis,
+        keys,
+        dedup_ttl=settings.dedup_ttl_seconds,
+        window_seconds=settings.coalesce_window_seconds,
+    )
+    app = WorkerApp(settings, redis, keys, http, client, rules, me, metrics, requeue)
+    app.tasks.append(asyncio.create_task(_heartbeat(), name="heartbeat"))
+    ctx["app"] = app
+    _serve_metrics(ctx, metrics)
+    log.info(
+        "worker ready: %d rules, api user %s, dry_run=%s", len(rules.rules), me, settings.dry_run
+    )
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """arq `on_shutdown`: stop the heartbeat, close the HTTP client."""
+    app: WorkerApp | None = ctx.get("app")
+    if app is None:
+        return
+    for task in app.tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await app.http.aclose()
+
+
+async def _resolve_types(client: AworkClient, rules: RuleSet) -> RuleSet:
+    if not rules.type_of_work_names():
+        return rules
+    types = await client.types_of_work()
+    return rules.resolve_types({str(t["name"]): str(t["id"]) for t in types if t.get("name")})
+
+
+def _serve_metrics(ctx: dict[str, Any], metrics: WorkerMetrics) -> None:
+    port = int(os.environ.get("WORKER_METRICS_PORT", "0") or 0)
+    if port and not ctx.get("metrics_served"):
+        start_http_server(port, registry=metrics.registry)
+        ctx["metrics_served"] = True
+
+
+async def _heartbeat() -> None:
+    """Touch the heartbeat file while the event loop runs (`awork-billing healthcheck` reads it)."""
+    HEARTBEAT_FILE.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        HEARTBEAT_FILE.touch()  # noqa: ASYNC240 - a tmpfs touch does not block
+        await asyncio.sleep(HEARTBEAT_SECONDS)

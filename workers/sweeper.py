@@ -1,0 +1,75 @@
+"""The `sweep` cron job: the safety net under the coalescing queue.
+
+- A claim whose flush job is gone (it failed for good, or arq dropped it) is merged back into the
+  pending hash, keeping the newest version of each entry: nothing claimed is ever lost.
+- When entries are pending and no flush job exists for the current window (a web pod crashed
+  between its write and the job, or a worker's clock ran ahead), a flush is scheduled.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from service.queue import FLUSH_FUNCTION, FlushSlot
+from workers.context import WorkerApp
+
+log = logging.getLogger(__name__)
+
+# KEYS: claimed hash, pending hash, claims set. Merges every claimed field back (newest wins).
+RESTORE_LUA = """
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  local cur = redis.call('HGET', KEYS[2], fields[i])
+  local keep = fields[i + 1]
+  if cur then
+    local a = cjson.decode(cur)
+    local b = cjson.decode(keep)
+    if (a.v or 0) > (b.v or 0) then keep = cur end
+  end
+  redis.call('HSET', KEYS[2], fields[i], keep)
+end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[3], KEYS[1])
+return #fields / 2
+"""
+
+
+async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """arq cron job: restore orphaned claims, make sure pending entries have a flush job."""
+    app: WorkerApp = ctx["app"]
+    restored = await restore_orphans(app)
+    scheduled = await ensure_flush(app, ctx["redis"])
+    return {"restored": restored, "scheduled": int(scheduled)}
+
+
+async def restore_orphans(app: WorkerApp) -> int:
+    keys = app.keys
+    restored = 0
+    for raw in await app.redis.smembers(keys.claims):  # type: ignore[misc]
+        claim = raw.decode() if isinstance(raw, bytes) else raw
+        job_id = claim.split(":claimed:", 1)[1]
+        if await app.redis.exists(f"arq:job:{job_id}", f"arq:in-progress:{job_id}"):
+            continue
+        n = await app.redis.eval(RESTORE_LUA, 3, claim, keys.pending, keys.claims)  # type: ignore[misc]
+        if n:
+            log.warning("restored %d entries of orphaned claim %s", n, claim)
+        restored += int(n)
+    return restored
+
+
+async def ensure_flush(app: WorkerApp, redis: ArqRedis) -> bool:
+    """Schedule a flush for the current window if entries wait and none is queued."""
+    if not await app.redis.exists(app.keys.pending):
+        return False
+    slot = FlushSlot.for_time(app.keys, app.settings.coalesce_window_seconds)
+    job = await redis.enqueue_job(
+        FLUSH_FUNCTION,
+        _job_id=slot.job_id,
+        _queue_name=app.keys.queue,
+        _defer_until=datetime.fromtimestamp(slot.run_at_ms / 1000, tz=UTC),
+    )
+    return job is not None
