@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 from redis.asyncio import Redis
 
 from service.queue import Keys
 
 PREFIX = "awork_billing"
+# the *_created series only double the scrape size
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 @dataclass

@@ -107,9 +107,10 @@ class PendingRecord:
     first_seen_ms: int = 0
 
     def to_json(self) -> bytes:
+        # the version is a string: Lua numbers are doubles and int64 ticks would lose digits
         return orjson.dumps(
             {
-                "v": self.version,
+                "v": str(self.version),
                 "e": self.event,
                 "by": self.by,
                 "ch": self.changed,
@@ -147,14 +148,26 @@ class FlushSlot:
         return serialize({"t": None, "f": FLUSH_FUNCTION, "a": [], "k": {}, "et": now_ms})
 
 
+# Versions are decimal strings (int64 does not fit a Lua double): compare by length, then text.
+NEWER_LUA = """
+local function newer(a, b)
+  a = tostring(a or "0")
+  b = tostring(b or "0")
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+"""
+
 # KEYS: pending, queue, arq job key, arq result key, dedup key per item ("" = no dedup)
 # ARGV: dedup ttl, job score, job data, job expiry ms, job id, then per item: entry id, record
-INGEST_LUA = """
+INGEST_LUA = (
+    NEWER_LUA
+    + """
 local function merge(old, new)
   local a = cjson.decode(old)
   local b = cjson.decode(new)
   local hi, lo = a, b
-  if (b.v or 0) >= (a.v or 0) then hi, lo = b, a end
+  if not newer(a.v, b.v) then hi, lo = b, a end
   local seen, by = {}, {}
   for _, list in ipairs({hi.by or {}, lo.by or {}}) do
     for _, x in ipairs(list) do
@@ -168,7 +181,7 @@ local function merge(old, new)
     end
   end
   local ts = math.min(a.ts or 0, b.ts or 0)
-  return cjson.encode({v = hi.v or 0, e = hi.e, by = by, ch = ch, ts = ts})
+  return cjson.encode({v = hi.v or "0", e = hi.e, by = by, ch = ch, ts = ts})
 end
 local ttl = tonumber(ARGV[1])
 local out = {}
@@ -196,6 +209,7 @@ if added > 0 and redis.call('EXISTS', KEYS[3], KEYS[4]) == 0 then
 end
 return out
 """
+)
 
 # KEYS: pending, claimed, claims set. Returns the claimed hash (field, value, ...).
 CLAIM_LUA = """

@@ -60,7 +60,8 @@ class WebhookEndpoint:
         metrics: WebMetrics = state["metrics"]
         event_type, (status, body) = await self._handle(scope, receive, state["committer"])
         metrics.webhooks.labels(event_type, outcome_of(body)).inc()
-        await send({"type": "http.response.start", "status": status, "headers": _JSON})
+        headers = [*_JSON, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def _handle(

@@ -7,35 +7,24 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import httpx
 import orjson
 from redis.asyncio import Redis
 
 from service.queue import Keys
 from service.sandbox import SandboxState
 from tests.conftest import WEBHOOK_TOKEN
+from tests.loadgen import post_all
 from workers.rules import plan
 from workers.ruleset import RuleSet, load_rules
 
 HEADERS = {"X-Webhook-Token": WEBHOOK_TOKEN, "Content-Type": "application/json"}
 
 
-async def post_events(
-    web_url: str, events: Iterable[dict[str, Any]], concurrency: int = 32
-) -> list[int]:
-    """POST every event to the web app (bounded concurrency); the status codes, in order."""
+async def post_events(web_url: str, events: Iterable[dict[str, Any]]) -> list[int]:
+    """POST every event to the web app like awork does (concurrently); the status codes."""
     bodies = [orjson.dumps(e) for e in events]
-    statuses = [0] * len(bodies)
-    gate = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=web_url, timeout=30) as client:
-
-        async def one(i: int) -> None:
-            async with gate:
-                r = await client.post("/webhooks/awork", content=bodies[i], headers=HEADERS)
-                statuses[i] = r.status_code
-
-        await asyncio.gather(*(one(i) for i in range(len(bodies))))
-    return statuses
+    result = await post_all(f"{web_url}/webhooks/awork", bodies, HEADERS)
+    return result.statuses
 
 
 async def quiet(redis: Redis, prefix: str, sandbox: SandboxState, timeout: float = 60) -> None:
@@ -47,9 +36,10 @@ async def quiet(redis: Redis, prefix: str, sandbox: SandboxState, timeout: float
         if time.monotonic() > deadline:
             raise AssertionError("the pipeline did not become quiet in time")
         await asyncio.sleep(0.15)
+        await sandbox.settle()
         busy = await redis.exists(keys.pending) or await redis.scard(keys.claims)  # type: ignore[misc]
         flushes = [k async for k in redis.scan_iter(match=f"arq:job:{prefix}:flush:*")]
-        calm = 0 if busy or flushes or sandbox.deliveries_in_flight() else calm + 1
+        calm = 0 if busy or flushes else calm + 1
 
 
 def resolved_rules(path: str, sandbox: SandboxState) -> RuleSet:

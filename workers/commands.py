@@ -111,7 +111,9 @@ def _print(rows: Sequence[dict[str, Any]], columns: list[str], *, as_json: bool)
         print("(none)")
         return
     cells: list[list[str]] = [[str(r.get(c, "")) for c in columns] for r in rows]
-    widths = [min(40, max(len(c), *(len(line[i]) for line in cells))) for i, c in enumerate(columns)]
+    widths = [
+        min(40, max(len(c), *(len(line[i]) for line in cells))) for i, c in enumerate(columns)
+    ]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     for line in cells:
         print("  ".join(v[:w].ljust(w) for v, w in zip(line, widths, strict=True)))

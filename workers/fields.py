@@ -140,16 +140,13 @@ TIME_ENTRY_FIELDS: frozenset[str] = frozenset(
 """Every path of the `TimeTracking` model, generated from the OpenAPI schema (see above)."""
 
 EXTRA_FIELDS: frozenset[str] = frozenset(
-    {
-        "project.company.tags",
-        "project.isRetainer",
-        "project.projectStatus.type",
-        "project.tags",
-        "task.tags",
-        "task.typeOfWorkId",
-    }
+    {"project.company.tags", "project.isRetainer", "project.tags", "task.tags"}
 )
-"""Paths loaded from the project, company or task on demand (a later feature)."""
+"""Paths loaded from the project, company or task on demand (a later feature).
+
+(`project.projectStatus.type` and `task.typeOfWorkId`, also wanted by that feature, are already
+part of the time-entry model above.)
+"""
 
 WILDCARD_PREFIXES: tuple[str, ...] = ("project.customFields.", "task.customFields.")
 """Any non-empty name after one of these prefixes is a known field (custom fields by name)."""

@@ -56,8 +56,14 @@ async def worker_running(settings: Settings) -> AsyncIterator[Worker]:
         yield worker
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await asyncio.gather(task, return_exceptions=True)  # its error was raised above
+        # arq's close() gathers the job tasks first and stops at a cancelled one, skipping the
+        # pool and on_shutdown: cancel and collect them here so close() only closes
+        jobs = list(worker.tasks.values())
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        worker.tasks.clear()
         await worker.close()
 
 
@@ -163,9 +169,7 @@ def _print_summary(stack: Stack, rows: list[dict[str, str]], elapsed: float, ok:
     print(f"\n{'rule':32} {'attribute':13} {'change':18} {'entries':>7}")
     for (rule, attribute, change), n in sorted(changes.items()):
         print(f"{rule:32} {attribute:13} {change:18} {n:7}")
-    calls = Counter(
-        (c.method, c.template) for c in stack.sandbox.calls if not c.template.startswith("/_")
-    )
+    calls = Counter((c.method, c.template or c.path) for c in stack.sandbox.calls)
     webhooks = len(stack.sandbox.workspace.entries)
     print(f"\nawork calls: {sum(calls.values())} for {webhooks} webhook events "
           f"({sum(calls.values()) / max(webhooks, 1):.3f} calls per event)")  # fmt: skip

@@ -14,13 +14,15 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from service.queue import FLUSH_FUNCTION, FlushSlot
+from service.queue import FLUSH_FUNCTION, NEWER_LUA, FlushSlot
 from workers.context import WorkerApp
 
 log = logging.getLogger(__name__)
 
 # KEYS: claimed hash, pending hash, claims set. Merges every claimed field back (newest wins).
-RESTORE_LUA = """
+RESTORE_LUA = (
+    NEWER_LUA
+    + """
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
   local cur = redis.call('HGET', KEYS[2], fields[i])
@@ -28,7 +30,7 @@ for i = 1, #fields, 2 do
   if cur then
     local a = cjson.decode(cur)
     local b = cjson.decode(keep)
-    if (a.v or 0) > (b.v or 0) then keep = cur end
+    if newer(a.v, b.v) then keep = cur end
   end
   redis.call('HSET', KEYS[2], fields[i], keep)
 end
@@ -36,6 +38,7 @@ redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[3], KEYS[1])
 return #fields / 2
 """
+)
 
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:

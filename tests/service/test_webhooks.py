@@ -143,7 +143,7 @@ async def test_bad_bodies_are_400_and_name_the_problem(
 
 
 async def test_liberal_in_what_it_accepts(web: httpx.AsyncClient) -> None:
-    body = event(3, changes=None)
+    body = event(3)
     body.pop("changes", None)
     body["triggeredBy"] = {**PERSON, "email": "c@example.com", "userContactInfos": []}
     entity = body["entity"]
@@ -191,8 +191,9 @@ async def test_redis_unreachable_is_503_and_not_ready(settings: Settings) -> Non
 
 
 async def test_health_queue_and_metrics(web: httpx.AsyncClient) -> None:
-    await post(web, event(8))
-    await post(web, event(8))
+    body = event(8)
+    await post(web, body)
+    await post(web, body)
     await post(web, event(9), {**HEADERS, "X-Webhook-Token": "wrong"})
     assert (await web.get("/readyz")).json() == {"status": "ready"}
     queue = (await web.get("/queue")).json()

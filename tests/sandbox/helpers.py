@@ -1,0 +1,80 @@
+"""Test helpers for the sandbox: a running sandbox with a client, and a webhook receiver."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from service.sandbox import SandboxState, Workspace, create_sandbox, running
+
+AUTH = {"Authorization": "Bearer sandbox-token"}
+UNKNOWN_ID = "0f0f0f0f-0000-4000-8000-00000000abcd"
+
+
+@dataclass
+class Sandbox:
+    state: SandboxState
+    client: httpx.AsyncClient
+    url: str
+
+    @property
+    def ws(self) -> Workspace:
+        return self.state.workspace
+
+
+@asynccontextmanager
+async def open_sandbox(workspace: Workspace, **options: Any) -> AsyncIterator[Sandbox]:
+    """A running sandbox (real HTTP on loopback) and a client carrying the API token."""
+    app = create_sandbox(workspace, **options)
+    async with running(app) as url, httpx.AsyncClient(base_url=url, headers=AUTH) as client:
+        yield Sandbox(app.state.sandbox, client, url)
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver: records every POST, answers from `script` (then `default`)."""
+
+    script: deque[int] = field(default_factory=deque)
+    default: int = 204
+    delay: float = 0.0
+    requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    url: str = ""
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [body for _, body in self.requests]
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/hook", self._endpoint, methods=["POST"])])
+
+    async def _endpoint(self, request: Request) -> Response:
+        self.requests.append((dict(request.headers), await request.json()))
+        self._arrived.set()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return Response(status_code=self.script.popleft() if self.script else self.default)
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while len(self.requests) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+
+
+@asynccontextmanager
+async def open_receiver() -> AsyncIterator[Receiver]:
+    receiver = Receiver()
+    async with running(receiver.app()) as url:
+        receiver.url = f"{url}/hook"
+        yield receiver
