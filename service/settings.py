@@ -61,6 +61,41 @@ class Settings(BaseSettings):
     )
     audit_max_len: int = Field(100_000, gt=0, description="Audit stream length (approximate).")
     worker_max_jobs: int = Field(20, ge=1, description="Concurrent jobs per worker process.")
+    worker_metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port of the worker's Prometheus /metrics (0 = off)."
+    )
+    worker_job_completion_wait_seconds: int = Field(
+        25, ge=0, description="On SIGTERM, how long running jobs may finish (< grace period)."
+    )
+    flush_timeout_seconds: int = Field(
+        60,
+        ge=5,
+        description="Longest flush job; a killed worker's batch re-runs after this + 10 s.",
+    )
+    uvicorn_timeout_graceful_shutdown: int = Field(
+        20, ge=0, description="On SIGTERM, how long the web app waits for open requests."
+    )
+    reconcile_interval_seconds: int = Field(
+        300, ge=0, description="Reconciliation sweep period (0 = off)."
+    )
+    reconcile_lookback_hours: float = Field(
+        24, gt=0, description="First sweep: entries changed this long ago or later."
+    )
+    awork_webhook_id: str | None = Field(
+        None, description="awork's id of our webhook: checked for pauses, exported as a metric."
+    )
+    awork_webhook_auto_reenable: bool = Field(
+        False, description="Re-enable the webhook when awork has paused it."
+    )
+    webhook_check_interval_seconds: int = Field(
+        60, ge=5, description="How often the webhook's state is checked."
+    )
+    lookup_cache_ttl_seconds: int = Field(
+        600, ge=0, description="How long projects, tasks and companies are cached in Redis."
+    )
+    rules_reload_seconds: float = Field(
+        10, ge=0, description="How often the worker checks the rules file for changes (0 = off)."
+    )
     log_level: str = Field("INFO", description="Python log level.")
     log_format: Literal["text", "json"] = Field("text", description="Log line format.")
 

@@ -91,7 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         access_log=False,
         timeout_keep_alive=75,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=settings.uvicorn_timeout_graceful_shutdown,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         log_config=None,
     )

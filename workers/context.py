@@ -63,48 +63,35 @@ def http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
-async def startup(ctx: dict[str, Any]) -> None:
-    """arq `on_startup`: settings, rules, awork identity and types of work, metrics, heartbeat."""
-    settings: Settings = ctx.get("settings") or load_settings()
+async def create_worker_app(
+    settings: Settings, redis: Redis, metrics: WorkerMetrics | None = None
+) -> WorkerApp:
+    """Everything a job needs, for `settings` (the worker's start-up; the CLI uses it too).
+
+    Raises `SettingsError` / `RulesError` / `AworkError` when the service cannot work.
+    """
     require(settings, "awork_api_token")
     rules = load_rules(settings.rules_file)
-    redis: Redis = ctx["redis"]
     keys = Keys(settings.redis_prefix)
-    metrics: WorkerMetrics = ctx.get("metrics") or WorkerMetrics()
+    metrics = metrics or WorkerMetrics()
     http = http_client(settings)
-    limiter = Limiter(
-        redis, keys.limiter, Rates(settings.awork_rate_per_second, settings.awork_rate_per_minute)
-    )
-    client = AworkClient(http, limiter, metrics, bulk_api=settings.awork_bulk_api)
+    rates = Rates(settings.awork_rate_per_second, settings.awork_rate_per_minute)
+    client = AworkClient(http, Limiter(redis, keys.limiter, rates), metrics,
+                         bulk_api=settings.awork_bulk_api)  # fmt: skip
     try:
         me = str((await client.me())["id"])
-        rules = await _resolve_types(client, rules)
+        rules = await resolve_types(client, rules)
     except BaseException:
         await http.aclose()
         raise
     await redis.set(keys.me, me)
-    for warning in await persistence_warnings(redis):
-        log.warning(warning)
-    requeue = Committer(
-        redis,
-        keys,
-        dedup_ttl=settings.dedup_ttl_seconds,
-        window_seconds=settings.coalesce_window_seconds,
-    )
-    app = WorkerApp(settings, redis, keys, http, client, rules, me, metrics, requeue)
-    app.tasks.append(asyncio.create_task(_heartbeat(), name="heartbeat"))
-    ctx["app"] = app
-    _serve_metrics(ctx, metrics)
-    log.info(
-        "worker ready: %d rules, api user %s, dry_run=%s", len(rules.rules), me, settings.dry_run
-    )
+    requeue = Committer(redis, keys, dedup_ttl=settings.dedup_ttl_seconds,
+                        window_seconds=settings.coalesce_window_seconds)  # fmt: skip
+    return WorkerApp(settings, redis, keys, http, client, rules, me, metrics, requeue)
 
 
-async def shutdown(ctx: dict[str, Any]) -> None:
-    """arq `on_shutdown`: stop the heartbeat, close the HTTP client."""
-    app: WorkerApp | None = ctx.get("app")
-    if app is None:
-        return
+async def close_worker_app(app: WorkerApp) -> None:
+    """Stop the app's background tasks and close its HTTP client."""
     for task in app.tasks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -112,15 +99,35 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await app.http.aclose()
 
 
-async def _resolve_types(client: AworkClient, rules: RuleSet) -> RuleSet:
+async def startup(ctx: dict[str, Any]) -> None:
+    """arq `on_startup`: settings, rules, awork identity and types of work, metrics, heartbeat."""
+    settings: Settings = ctx.get("settings") or load_settings()
+    app = await create_worker_app(settings, ctx["redis"], ctx.get("metrics"))
+    for warning in await persistence_warnings(app.redis):
+        log.warning(warning)
+    app.tasks.append(asyncio.create_task(_heartbeat(), name="heartbeat"))
+    ctx["app"] = app
+    _serve_metrics(ctx, app.metrics, settings.worker_metrics_port)
+    log.info("worker ready: %d rules, api user %s, dry_run=%s", len(app.rules.rules), app.me,
+             settings.dry_run)  # fmt: skip
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """arq `on_shutdown`: stop the heartbeat, close the HTTP client."""
+    app: WorkerApp | None = ctx.get("app")
+    if app is not None:
+        await close_worker_app(app)
+
+
+async def resolve_types(client: AworkClient, rules: RuleSet) -> RuleSet:
+    """`rules` with every type-of-work name replaced by awork's id (unknown name: RulesError)."""
     if not rules.type_of_work_names():
         return rules
     types = await client.types_of_work()
     return rules.resolve_types({str(t["name"]): str(t["id"]) for t in types if t.get("name")})
 
 
-def _serve_metrics(ctx: dict[str, Any], metrics: WorkerMetrics) -> None:
-    port = int(os.environ.get("WORKER_METRICS_PORT", "0") or 0)
+def _serve_metrics(ctx: dict[str, Any], metrics: WorkerMetrics, port: int) -> None:
     if port and not ctx.get("metrics_served"):
         start_http_server(port, registry=metrics.registry)
         ctx["metrics_served"] = True

@@ -47,8 +47,13 @@ async def flush(ctx: dict[str, Any]) -> dict[str, int]:
     job_id: str = ctx["job_id"]
     claimed = await _claim(app, job_id)
     batch = Batch(job_id=job_id)
+    # stop well before arq's timeout: what is left goes back to the queue for the next flush
+    deadline = time.monotonic() + app.settings.flush_timeout_seconds / 2
     try:
         for ids in _chunks(sorted(claimed), CHUNK):
+            if time.monotonic() > deadline:
+                await _hand_back(app, job_id, claimed, batch)
+                break
             await _process(app, {i: claimed[i] for i in ids}, batch)
             await app.redis.hdel(app.keys.claimed(job_id), *ids)  # type: ignore[misc]
     except AworkRateLimited as e:
@@ -65,6 +70,14 @@ async def _claim(app: WorkerApp, job_id: str) -> dict[str, PendingRecord]:
     raw = await app.redis.eval(CLAIM_LUA, 3, keys.pending, keys.claimed(job_id), keys.claims)  # type: ignore[misc]
     pairs = iter(raw)
     return {_text(k): PendingRecord.from_json(v) for k, v in zip(pairs, pairs, strict=True)}
+
+
+async def _hand_back(
+    app: WorkerApp, job_id: str, claimed: dict[str, PendingRecord], batch: Batch
+) -> None:
+    left = {_text(i) for i in await app.redis.hkeys(app.keys.claimed(job_id))}  # type: ignore[misc]
+    await app.requeue.write([IngestItem(i, claimed[i]) for i in sorted(left) if i in claimed])
+    batch.count("handed_back", len(left))
 
 
 async def _release(app: WorkerApp, job_id: str) -> None:

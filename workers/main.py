@@ -14,21 +14,26 @@ from service.settings import Settings, SettingsError, load_settings
 from service.store import arq_settings
 from workers.context import shutdown, startup
 from workers.flush import flush
-from workers.sweeper import sweep
+from workers.reconcile import reconcile
+from workers.sweeper import CHECK_WEBHOOK_FUNCTION, RECONCILE_FUNCTION, sweep
+from workers.webhookhealth import check_webhook
 
-FLUSH_TIMEOUT = 300
-"""Longest flush; a killed worker's job is re-run after this + 10 s (arq's in-progress TTL)."""
 SWEEP_SECONDS = set(range(0, 60, 5))
-JOB_COMPLETION_WAIT = 25
-"""On SIGTERM running jobs get this long to finish (Kubernetes grace period must be longer)."""
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments of `arq.worker.Worker` for `settings`."""
+    # One timeout for every function: arq's crash recovery waits for the longest one (+10 s),
+    # so a killed worker's batch is re-run after FLUSH_TIMEOUT_SECONDS + 10 s (stack-notes 4).
+    timeout = settings.flush_timeout_seconds
     return {
-        "functions": [func(flush, name=FLUSH_FUNCTION, max_tries=10_000, timeout=FLUSH_TIMEOUT)],
+        "functions": [
+            func(flush, name=FLUSH_FUNCTION, max_tries=10_000, timeout=timeout),
+            func(reconcile, name=RECONCILE_FUNCTION, max_tries=3, timeout=timeout),
+            func(check_webhook, name=CHECK_WEBHOOK_FUNCTION, max_tries=1, timeout=timeout),
+        ],
         "cron_jobs": [
-            cron(sweep, second=SWEEP_SECONDS, unique=True, timeout=60, run_at_startup=True)
+            cron(sweep, second=SWEEP_SECONDS, unique=True, timeout=timeout, run_at_startup=True)
         ],
         "queue_name": Keys(settings.redis_prefix).queue,
         "redis_settings": arq_settings(settings.redis_url),
@@ -37,7 +42,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "max_jobs": settings.worker_max_jobs,
         "poll_delay": 0.1,
         "keep_result": 0,
-        "job_completion_wait": JOB_COMPLETION_WAIT,
+        "job_completion_wait": settings.worker_job_completion_wait_seconds,
         "job_serializer": serialize,
         "job_deserializer": deserialize,
         "health_check_interval": 15,

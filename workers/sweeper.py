@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,9 @@ from service.queue import FLUSH_FUNCTION, NEWER_LUA, FlushSlot
 from workers.context import WorkerApp
 
 log = logging.getLogger(__name__)
+
+RECONCILE_FUNCTION = "reconcile"
+CHECK_WEBHOOK_FUNCTION = "check_webhook"
 
 # KEYS: claimed hash, pending hash, claims set. Merges every claimed field back (newest wins).
 RESTORE_LUA = (
@@ -42,11 +46,32 @@ return #fields / 2
 
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
-    """arq cron job: restore orphaned claims, make sure pending entries have a flush job."""
+    """arq cron job: restore orphaned claims, make sure pending entries have a flush job, and
+    start the periodic jobs that are due."""
     app: WorkerApp = ctx["app"]
     restored = await restore_orphans(app)
     scheduled = await ensure_flush(app, ctx["redis"])
-    return {"restored": restored, "scheduled": int(scheduled)}
+    started = await start_due_jobs(app, ctx["redis"])
+    return {"restored": restored, "scheduled": int(scheduled), "started": started}
+
+
+async def start_due_jobs(app: WorkerApp, redis: ArqRedis) -> int:
+    """Enqueue `reconcile` / `check_webhook` once per interval across all workers (SET NX)."""
+    settings = app.settings
+    webhook_interval = settings.webhook_check_interval_seconds if settings.awork_webhook_id else 0
+    started = 0
+    for name, interval in (
+        (RECONCILE_FUNCTION, settings.reconcile_interval_seconds),
+        (CHECK_WEBHOOK_FUNCTION, webhook_interval),
+    ):
+        due_key = f"{app.keys.prefix}:due:{name}"
+        if interval and await app.redis.set(due_key, "1", nx=True, ex=interval):
+            job_id = f"{app.keys.prefix}:{name}:{int(time.time())}"
+            started += (
+                await redis.enqueue_job(name, _job_id=job_id, _queue_name=app.keys.queue)
+                is not None
+            )
+    return started
 
 
 async def restore_orphans(app: WorkerApp) -> int:
