@@ -20,7 +20,7 @@ from workers.audit import AuditEntry
 from workers.awork import AworkRejected, BatchResult
 from workers.context import WorkerApp
 from workers.deadletters import DeadLetter
-from workers.rules import Change, evaluate
+from workers.rules import Change, Evaluation, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,30 @@ class Batch:
         self.counts[outcome] = self.counts.get(outcome, 0) + n
 
 
+async def evaluate_entries(
+    app: WorkerApp, entries: Sequence[dict[str, Any]], locked: Sequence[frozenset[Any]] = ()
+) -> list[Evaluation | Exception]:
+    """The rules' verdict on each entry (read-only): with the workspace data the rules need
+    loaded first. A rule error is returned in place of its entry's evaluation, not raised."""
+    results: list[Evaluation | Exception] = []
+    for i, entry in enumerate(entries):
+        try:
+            results.append(evaluate(entry, app.rules, locked=locked[i] if locked else frozenset()))
+        except Exception as e:  # a rule must never stop the batch
+            results.append(e)
+    return results
+
+
 async def apply_changes(
     app: WorkerApp, fresh: list[tuple[dict[str, Any], PendingRecord]], batch: Batch
 ) -> None:
     """Evaluate the rules on `fresh` entries and apply the changes in bulk."""
     changes: list[Change] = []
-    for entry, record in fresh:
+    evaluations = await evaluate_entries(app, [entry for entry, _ in fresh])
+    for (entry, record), evaluation in zip(fresh, evaluations, strict=True):
         batch.triggers[str(entry["id"])] = _trigger(record)
-        try:
-            evaluation = evaluate(entry, app.rules)
-        except Exception as e:  # a rule must never stop the batch; keep the entry for an operator
-            await _dead(app, [DeadLetter(str(entry["id"]), "rule_error", repr(e))])
+        if isinstance(evaluation, Exception):  # keep the entry for an operator
+            await _dead(app, [DeadLetter(str(entry["id"]), "rule_error", repr(evaluation))])
             continue
         changes += evaluation.changes
         batch.count("unchanged" if not evaluation.changes else "changed")
