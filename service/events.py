@@ -26,6 +26,17 @@ TIME_ENTRY_EVENTS = frozenset(
 """Time-entry events are queued; every other event type is acknowledged and ignored."""
 
 
+ENTITY_EVENTS = {
+    "project_updated": "project",
+    "project_type_changed": "project",
+    "project_status_changed": "project",
+    "task_updated": "task",
+    "task_type_changed": "task",
+    "company_updated": "company",
+    "company_type_changed": "company",
+}
+"""Changes of what rules may read beyond the entry: queued to refresh caches and re-evaluate."""
+
 GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 """awork's ids: a time entry id is always a GUID (the worker reads it back as `guid'…'`)."""
 
@@ -55,6 +66,17 @@ class WebhookEvent:
     def is_time_entry(self) -> bool:
         return self.event_type in TIME_ENTRY_EVENTS
 
+    @property
+    def queue_key(self) -> str | None:
+        """The pending-hash field of this event: the entry id, `<kind>:<id>` for a project,
+        task or company change, None for events the service does not act on."""
+        if self.entry_id is not None:
+            return self.entry_id
+        kind = ENTITY_EVENTS.get(self.event_type)
+        if kind and GUID.match(self.entity_id):
+            return f"{kind}:{self.entity_id.lower()}"
+        return None
+
     def dedup_key(self) -> str:
         """Identity of a delivery: awork sends no delivery id, so (entity, type, time, version)."""
         raw = f"{self.entity_id}|{self.event_type}|{self.timestamp}|{self.resource_version}"
@@ -73,9 +95,16 @@ def parse_event(body: bytes) -> WebhookEvent:
     entity_id = _required_str(data, "entityId")
     timestamp = data.get("timestamp")
     timestamp = timestamp if isinstance(timestamp, str) else None
-    if event_type not in TIME_ENTRY_EVENTS:
-        return WebhookEvent(event_type=event_type, entity_id=entity_id, timestamp=timestamp)
     entity = data.get("entity")
+    if event_type not in TIME_ENTRY_EVENTS:
+        version = _version(entity.get("resourceVersion")) if isinstance(entity, dict) else 0
+        return WebhookEvent(
+            event_type=event_type,
+            entity_id=entity_id,
+            timestamp=timestamp,
+            resource_version=version,
+            triggered_by=_user_id(data.get("triggeredBy")),
+        )
     if not isinstance(entity, dict):
         raise EventError("invalid envelope", "field 'entity' must be an object for time entries")
     entry_id = _required_str(entity, "id", where="entity.id")

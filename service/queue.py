@@ -85,6 +85,9 @@ class Keys:
     def version(self, entry_id: str) -> str:
         return f"{self.prefix}:ver:{entry_id}"
 
+    def manual(self, entry_id: str) -> str:
+        return f"{self.prefix}:manual:{entry_id}"
+
     def attempts(self, job_id: str) -> str:
         return f"{self.prefix}:attempts:{job_id}"
 

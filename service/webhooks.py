@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from service.events import TIME_ENTRY_EVENTS, EventError, WebhookEvent, parse_event
+from service.events import ENTITY_EVENTS, TIME_ENTRY_EVENTS, EventError, WebhookEvent, parse_event
 from service.ingest import Committer
 from service.metrics import WebMetrics
 from service.queue import IngestItem, PendingRecord
@@ -79,10 +79,10 @@ class WebhookEndpoint:
             return "unknown", self._too_large
         except EventError as e:
             return "unknown", _error(400, e.error, e.detail)
-        label = event.event_type if event.event_type in TIME_ENTRY_EVENTS else "other"
-        if not event.is_time_entry:
+        label = event.event_type if event.event_type in _LABELS else "other"
+        if event.queue_key is None:
             return label, IGNORED
-        return label, await _enqueue(committer, event)
+        return label, await _enqueue(committer, event, event.queue_key)
 
     def _read_headers(self, scope: Scope) -> tuple[bytes | None, bytes, int | None]:
         token: bytes | None = None
@@ -124,20 +124,21 @@ class WebhookEndpoint:
                 return b"".join(chunks)
 
 
-async def _enqueue(committer: Committer, event: WebhookEvent) -> tuple[int, bytes]:
-    assert event.entry_id is not None
+async def _enqueue(committer: Committer, event: WebhookEvent, key: str) -> tuple[int, bytes]:
+    author = event.triggered_by or "unknown"
     record = PendingRecord(
         version=event.resource_version,
         event=event.event_type,
         by=[event.triggered_by] if event.triggered_by else [],
-        changed=list(event.changed),
+        # who changed what: rules may leave attributes people set by hand alone
+        changed=[f"{author}|{prop}" for prop in event.changed],
         first_seen_ms=int(time.time() * 1000),
     )
-    item = IngestItem(entry_id=event.entry_id, record=record, dedup_key=event.dedup_key())
+    item = IngestItem(entry_id=key, record=record, dedup_key=event.dedup_key())
     try:
         fresh = await committer.submit(item)
     except Exception as e:  # Redis down, or shutting down: awork must retry
-        log.warning("webhook not queued (%s): entry_id=%s", type(e).__name__, event.entry_id)
+        log.warning("webhook not queued (%s): %s", type(e).__name__, key)
         return UNAVAILABLE
     return QUEUED if fresh else DUPLICATE
 
@@ -148,6 +149,8 @@ def _is_json(content_type: bytes) -> bool:
         media.startswith(b"application/") and media.endswith(b"+json")
     )
 
+
+_LABELS = TIME_ENTRY_EVENTS | set(ENTITY_EVENTS)
 
 _OUTCOMES: dict[bytes, str] = {
     QUEUED[1]: "queued",

@@ -8,9 +8,10 @@ the dead letters with its reason; `DRY_RUN` audits the would-be changes and call
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from workers.audit import AuditEntry
 from workers.awork import AworkRejected, BatchResult
 from workers.context import WorkerApp
 from workers.deadletters import DeadLetter
-from workers.rules import Change, Evaluation, evaluate
+from workers.rules import Attribute, Change, Evaluation, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -40,25 +41,34 @@ class Batch:
 
 
 async def evaluate_entries(
-    app: WorkerApp, entries: Sequence[dict[str, Any]], locked: Sequence[frozenset[Any]] = ()
+    app: WorkerApp,
+    entries: Sequence[dict[str, Any]],
+    locked: Mapping[str, frozenset[Attribute]] | None = None,
 ) -> list[Evaluation | Exception]:
     """The rules' verdict on each entry (read-only): with the workspace data the rules need
     loaded first. A rule error is returned in place of its entry's evaluation, not raised."""
+    await app.lookups.enrich(entries, app.rules.fields())
+    locked = locked or {}
     results: list[Evaluation | Exception] = []
-    for i, entry in enumerate(entries):
+    for entry in entries:
+        lock = locked.get(str(entry.get("id")), frozenset())
         try:
-            results.append(evaluate(entry, app.rules, locked=locked[i] if locked else frozenset()))
+            results.append(evaluate(entry, app.rules, locked=lock))
         except Exception as e:  # a rule must never stop the batch
             results.append(e)
     return results
 
 
 async def apply_changes(
-    app: WorkerApp, fresh: list[tuple[dict[str, Any], PendingRecord]], batch: Batch
+    app: WorkerApp,
+    fresh: list[tuple[dict[str, Any], PendingRecord]],
+    batch: Batch,
+    locked: Mapping[str, frozenset[Attribute]] | None = None,
 ) -> None:
-    """Evaluate the rules on `fresh` entries and apply the changes in bulk."""
+    """Evaluate the rules on `fresh` entries and apply the changes in bulk; attributes in
+    `locked` (set by people, `respect_manual_changes`) are left as they are, and audited."""
     changes: list[Change] = []
-    evaluations = await evaluate_entries(app, [entry for entry, _ in fresh])
+    evaluations = await evaluate_entries(app, [entry for entry, _ in fresh], locked)
     for (entry, record), evaluation in zip(fresh, evaluations, strict=True):
         batch.triggers[str(entry["id"])] = _trigger(record)
         if isinstance(evaluation, Exception):  # keep the entry for an operator
@@ -66,6 +76,8 @@ async def apply_changes(
             continue
         changes += evaluation.changes
         batch.count("unchanged" if not evaluation.changes else "changed")
+    if locked:
+        await _audit(app, _kept(app, fresh, locked), "manual_kept", batch)
     groups: dict[tuple[str, bool | str], list[Change]] = defaultdict(list)
     for change in changes:
         groups[(change.attribute, change.new)].append(change)
@@ -73,6 +85,21 @@ async def apply_changes(
         group = groups[key]
         for start in range(0, len(group), app.settings.awork_bulk_chunk_size):
             await _write(app, group[start : start + app.settings.awork_bulk_chunk_size], batch)
+
+
+def _kept(
+    app: WorkerApp,
+    fresh: list[tuple[dict[str, Any], PendingRecord]],
+    locked: Mapping[str, frozenset[Attribute]],
+) -> list[Change]:
+    """The changes rules would have made to attributes people set by hand."""
+    kept: list[Change] = []
+    for entry, _ in fresh:
+        lock = locked.get(str(entry["id"]))
+        if lock:
+            with contextlib.suppress(Exception):
+                kept += [c for c in evaluate(entry, app.rules).changes if c.attribute in lock]
+    return kept
 
 
 async def _write(app: WorkerApp, changes: Sequence[Change], batch: Batch) -> None:

@@ -29,6 +29,9 @@ Attribute = Literal["billable", "billed", "type_of_work"]
 MAX_INLINE_WAIT = 2.0
 """Limiter waits up to this long are awaited in place; longer ones become a job `Retry`."""
 
+ENTRY_ORDER = "startDateUtc asc,startTimeUtc asc,id asc"
+"""A listing order the service's own writes cannot change (they set billing attributes only)."""
+
 BATCH_OPERATIONS: dict[Attribute, tuple[str, str]] = {
     "billable": ("setIsBillable", "isBillable"),
     "billed": ("setIsBilled", "isBilled"),
@@ -75,6 +78,15 @@ class BatchResult:
     bad_request: list[str] = field(default_factory=list)
 
 
+@dataclass
+class EntryPage:
+    """One page of a time-entry listing: its entries, its number, awork's total (if sent)."""
+
+    items: list[dict[str, Any]]
+    page: int
+    total: int | None
+
+
 class AworkClient:
     """Typed calls to the few awork endpoints the service uses, through the shared limiter."""
 
@@ -114,6 +126,23 @@ class AworkClient:
             found.update((e["id"], e) for e in page if isinstance(e, dict) and "id" in e)
         return found
 
+    async def lookup(self, path: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Projects, tasks or companies (`path`) by id, in one filtered read."""
+        literals = ",".join(f"guid'{i}'" for i in ids)
+        params = {"filterby": f"id in ({literals})", "pageSize": "1000"}
+        found: list[dict[str, Any]] = []
+        async for page in self._pages(path, params, operation=path.strip("/")):
+            found += [item for item in page if isinstance(item, dict) and "id" in item]
+        return found
+
+    async def custom_field_definitions(self) -> list[dict[str, Any]]:
+        """Every custom field definition (names of project and task custom fields)."""
+        found: list[dict[str, Any]] = []
+        params = {"pageSize": "1000"}
+        async for page in self._pages("/customfielddefinitions", params, operation="customfields"):
+            found += [item for item in page if isinstance(item, dict)]
+        return found
+
     async def list_entries(self, filterby: str, page_size: int = 1000) -> AsyncIterator[list[Any]]:
         """Pages of entries matching `filterby` (awork's OData-like filter)."""
         params = {"filterby": filterby, "pageSize": str(page_size), "orderby": "updatedOn asc"}
@@ -132,6 +161,56 @@ class AworkClient:
             "POST", f"/timeentries/batch/{operation}", json=body, operation=operation
         )
         return _batch_result(data if isinstance(data, dict) else {})
+
+    async def entries_page(
+        self, filterby: str, page: int, *, page_size: int = 1000, orderby: str = ENTRY_ORDER
+    ) -> EntryPage:
+        """One page of entries matching `filterby`, with awork's total (`aw-totalitems`).
+
+        For reading a period page by page and resuming at a page (`awork-billing backfill`): the
+        default order (start, then id) is not changed by this service's own writes, so pages stay
+        put while they are being fixed.
+        """
+        params = {"filterby": filterby, "orderby": orderby, "page": str(page),
+                  "pageSize": str(page_size)}  # fmt: skip
+        response = await self._send("GET", "/timeentries", params=params, operation="timeentries")
+        data = _decode(response, "timeentries")
+        items = [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+        total = response.headers.get("aw-totalitems", "")
+        return EntryPage(items, page, int(total) if total.isdigit() else None)
+
+    async def webhooks(self) -> list[dict[str, Any]]:
+        """Every webhook configuration of the workspace (`GET /webhooks`, admin only)."""
+        found: list[dict[str, Any]] = []
+        async for page in self._pages("/webhooks", {"pageSize": "1000"}, operation="webhooks"):
+            found += [item for item in page if isinstance(item, dict)]
+        return found
+
+    async def webhook(self, webhook_id: str) -> dict[str, Any]:
+        """One webhook configuration (`GET /webhooks/{id}`; `AworkRejected` 404 when gone)."""
+        data = await self._json("GET", f"/webhooks/{webhook_id}", operation="webhook")
+        return data if isinstance(data, dict) else {}
+
+    async def create_webhook(self, form: dict[str, Any]) -> dict[str, Any]:
+        """Create a webhook from a `WebhookConfigForm` (`POST /webhooks`); its configuration."""
+        data = await self._json("POST", "/webhooks", json=form, operation="webhook_create")
+        return data if isinstance(data, dict) else {}
+
+    async def update_webhook(self, webhook_id: str, form: dict[str, Any]) -> dict[str, Any]:
+        """Replace a webhook's configuration (`PUT /webhooks/{id}`: the whole form)."""
+        data = await self._json(
+            "PUT", f"/webhooks/{webhook_id}", json=form, operation="webhook_update"
+        )
+        return data if isinstance(data, dict) else {}
+
+    async def webhook_logs(self, webhook_id: str, count: int = 20) -> list[dict[str, Any]]:
+        """The newest `count` delivery log items of a webhook (`GET /webhooks/{id}/logs`)."""
+        params = {"orderby": "createdOn desc", "page": "1", "pageSize": str(count)}
+        data = await self._json(
+            "GET", f"/webhooks/{webhook_id}/logs", params=params, operation="webhook_logs"
+        )
+        items = [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+        return sorted(items, key=lambda item: str(item.get("createdOn") or ""), reverse=True)
 
     async def _legacy(
         self, attribute: Attribute, value: bool | str, ids: Sequence[str]
@@ -163,16 +242,7 @@ class AworkClient:
 
     async def _json(self, method: str, path: str, *, operation: str, **kw: Any) -> Any:
         response = await self._send(method, path, operation=operation, **kw)
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as e:
-            raise AworkRetryable(
-                f"{operation}: awork answered {response.status_code} with a non-JSON body",
-                status=response.status_code,
-                trace_id=response.headers.get("trace-id"),
-            ) from e
+        return _decode(response, operation)
 
     async def _send(self, method: str, path: str, *, operation: str, **kw: Any) -> httpx.Response:
         await self._wait_for_budget()
@@ -222,6 +292,20 @@ class AworkClient:
         minute_left = _seconds(headers.get("x-ratelimit-remaining-minute"))
         if minute_left is not None and minute_left <= 2:
             await self._limiter.pause(_seconds(headers.get("ratelimit-reset")) or 10.0)
+
+
+def _decode(response: httpx.Response, operation: str) -> Any:
+    """The JSON body of an answer (None when empty); a non-JSON body is worth a retry."""
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError as e:
+        raise AworkRetryable(
+            f"{operation}: awork answered {response.status_code} with a non-JSON body",
+            status=response.status_code,
+            trace_id=response.headers.get("trace-id"),
+        ) from e
 
 
 def _batch_result(data: dict[str, Any]) -> BatchResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from service.settings import Settings, load_settings, require
 from service.store import persistence_warnings
 from workers.awork import AworkClient
 from workers.limiter import Limiter, Rates
+from workers.lookups import Lookups
 from workers.ruleset import RuleSet, load_rules
 from workers.telemetry import WorkerMetrics
 
@@ -46,6 +48,7 @@ class WorkerApp:
     me: str
     metrics: WorkerMetrics
     requeue: Committer
+    lookups: Lookups
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -87,7 +90,8 @@ async def create_worker_app(
     await redis.set(keys.me, me)
     requeue = Committer(redis, keys, dedup_ttl=settings.dedup_ttl_seconds,
                         window_seconds=settings.coalesce_window_seconds)  # fmt: skip
-    return WorkerApp(settings, redis, keys, http, client, rules, me, metrics, requeue)
+    lookups = Lookups(client, redis, keys, settings.lookup_cache_ttl_seconds)
+    return WorkerApp(settings, redis, keys, http, client, rules, me, metrics, requeue, lookups)
 
 
 async def close_worker_app(app: WorkerApp) -> None:
@@ -106,6 +110,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     for warning in await persistence_warnings(app.redis):
         log.warning(warning)
     app.tasks.append(asyncio.create_task(_heartbeat(), name="heartbeat"))
+    if settings.rules_reload_seconds:
+        app.tasks.append(asyncio.create_task(watch_rules(app), name="rules-reload"))
     ctx["app"] = app
     _serve_metrics(ctx, app.metrics, settings.worker_metrics_port)
     log.info("worker ready: %d rules, api user %s, dry_run=%s", len(app.rules.rules), app.me,
@@ -131,6 +137,33 @@ def _serve_metrics(ctx: dict[str, Any], metrics: WorkerMetrics, port: int) -> No
     if port and not ctx.get("metrics_served"):
         start_http_server(port, registry=metrics.registry)
         ctx["metrics_served"] = True
+
+
+async def watch_rules(app: WorkerApp) -> None:
+    """Reload the rules when the file changes (a ConfigMap update): validated and resolved
+    first; on any error the rules in force stay and the error is logged."""
+    path = Path(app.settings.rules_file)
+    last = await asyncio.to_thread(_digest, path)
+    while True:
+        await asyncio.sleep(app.settings.rules_reload_seconds)
+        current = await asyncio.to_thread(_digest, path)
+        if current == last:
+            continue
+        last = current
+        try:
+            rules = await resolve_types(app.client, load_rules(path))
+        except Exception as e:
+            log.error("rules reload failed, keeping the rules in force: %s", e)
+            continue
+        app.rules = rules
+        log.info("rules reloaded: %d rules from %s", len(rules.rules), path)
+
+
+def _digest(path: Path) -> bytes | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return None
 
 
 async def _heartbeat() -> None:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from arq import Retry
 
 from service.queue import CLAIM_LUA, IngestItem, PendingRecord
-from workers import deadletters
+from workers import deadletters, entities, manual
 from workers.apply import Batch, apply_changes
 from workers.awork import AworkRateLimited, AworkRetryable
 from workers.context import WorkerApp
@@ -117,6 +117,10 @@ async def _retry_or_give_up(app: WorkerApp, job_id: str, error: AworkRetryable) 
 
 
 async def _process(app: WorkerApp, records: dict[str, PendingRecord], batch: Batch) -> None:
+    changed_entities = {k: r for k, r in records.items() if entities.is_entity_key(k)}
+    if changed_entities:
+        await entities.refresh(app, changed_entities, batch)
+    records = {k: r for k, r in records.items() if k not in changed_entities}
     live = {i: r for i, r in records.items() if _needs_work(app, r, batch)}
     entries: dict[str, dict[str, Any]] = {}
     for ids in _chunks(sorted(live), app.settings.awork_read_chunk_size):
@@ -134,7 +138,8 @@ async def _process(app: WorkerApp, records: dict[str, PendingRecord], batch: Bat
             fresh.append((entry, record))
     await _remember_versions(app, entries.values())
     await _requeue_stale(app, stale, batch)
-    await apply_changes(app, fresh, batch)
+    locked = await manual.locks(app, [(str(e["id"]), r) for e, r in fresh])
+    await apply_changes(app, fresh, batch, locked)
 
 
 def _needs_work(app: WorkerApp, record: PendingRecord, batch: Batch) -> bool:

@@ -41,6 +41,17 @@ async def custom_field_definitions(request: Request) -> Response:
     return list_response(request, items, fields=None)
 
 
+def _listing(table: str, schema: str) -> Route:
+    """`GET /projects`, `/tasks`, `/companies` with filterby/orderby/paging, as awork serves
+    them (api-notes 6: e.g. `filterby=id in (guid'…')`)."""
+
+    async def endpoint(request: Request) -> Response:
+        items = list(getattr(_workspace(request), table).values())
+        return list_response(request, items, fields=load_contract().properties(schema))
+
+    return Route(f"/{table}", endpoint, methods=["GET"])
+
+
 def _by_id(table: str, label: str) -> Route:
     async def endpoint(request: Request) -> Response:
         entity_id = request.path_params["id"].lower()
@@ -59,6 +70,9 @@ routes = [
     Route("/typeofwork", types_of_work, methods=["GET"]),
     Route("/customfielddefinitions", custom_field_definitions, methods=["GET"]),
     _by_id("types_of_work", "Type of work"),
+    _listing("projects", "Project"),
+    _listing("tasks", "TaskModel"),
+    _listing("companies", "Company"),
     _by_id("projects", "Project"),
     _by_id("tasks", "Task"),
     _by_id("companies", "Company"),
