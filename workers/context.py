@@ -123,6 +123,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     app: WorkerApp | None = ctx.get("app")
     if app is not None:
         await close_worker_app(app)
+    server = ctx.pop("metrics_server", None)
+    if server is not None:
+        server.shutdown()
+        server.server_close()
 
 
 async def resolve_types(client: AworkClient, rules: RuleSet) -> RuleSet:
@@ -134,9 +138,10 @@ async def resolve_types(client: AworkClient, rules: RuleSet) -> RuleSet:
 
 
 def _serve_metrics(ctx: dict[str, Any], metrics: WorkerMetrics, port: int) -> None:
-    if port and not ctx.get("metrics_served"):
-        start_http_server(port, registry=metrics.registry)
-        ctx["metrics_served"] = True
+    """Prometheus /metrics of this worker process on `port` (a thread; stopped at shutdown)."""
+    if port and "metrics_server" not in ctx:
+        server, _ = start_http_server(port, registry=metrics.registry)
+        ctx["metrics_server"] = server
 
 
 async def watch_rules(app: WorkerApp) -> None:

@@ -61,6 +61,8 @@ async def flush(ctx: dict[str, Any]) -> dict[str, int]:
     except AworkRetryable as e:
         await _retry_or_give_up(app, job_id, e)
     await _release(app, job_id)
+    for outcome, n in batch.counts.items():
+        app.metrics.entries.labels(outcome).inc(n)
     log.info("flush done: %s", batch.counts, extra={"job_id": job_id})
     return batch.counts
 

@@ -16,6 +16,7 @@ from workers.context import shutdown, startup
 from workers.flush import flush
 from workers.reconcile import reconcile
 from workers.sweeper import CHECK_WEBHOOK_FUNCTION, RECONCILE_FUNCTION, sweep
+from workers.telemetry import counted
 from workers.webhookhealth import check_webhook
 
 SWEEP_SECONDS = set(range(0, 60, 5))
@@ -28,12 +29,34 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     timeout = settings.flush_timeout_seconds
     return {
         "functions": [
-            func(flush, name=FLUSH_FUNCTION, max_tries=10_000, timeout=timeout),
-            func(reconcile, name=RECONCILE_FUNCTION, max_tries=3, timeout=timeout),
-            func(check_webhook, name=CHECK_WEBHOOK_FUNCTION, max_tries=1, timeout=timeout),
+            func(
+                counted(FLUSH_FUNCTION, flush),
+                name=FLUSH_FUNCTION,
+                max_tries=10_000,
+                timeout=timeout,
+            ),
+            func(
+                counted(RECONCILE_FUNCTION, reconcile),
+                name=RECONCILE_FUNCTION,
+                max_tries=3,
+                timeout=timeout,
+            ),
+            func(
+                counted(CHECK_WEBHOOK_FUNCTION, check_webhook),
+                name=CHECK_WEBHOOK_FUNCTION,
+                max_tries=1,
+                timeout=timeout,
+            ),
         ],
         "cron_jobs": [
-            cron(sweep, second=SWEEP_SECONDS, unique=True, timeout=timeout, run_at_startup=True)
+            cron(
+                counted("sweep", sweep),
+                name="cron:sweep",
+                second=SWEEP_SECONDS,
+                unique=True,
+                timeout=timeout,
+                run_at_startup=True,
+            )
         ],
         "queue_name": Keys(settings.redis_prefix).queue,
         "redis_settings": arq_settings(settings.redis_url),
