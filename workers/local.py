@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import time
@@ -116,7 +117,8 @@ async def local_stack(
 async def run_demo() -> int:
     """`make demo`: a burst of webhooks through the whole pipeline, then a summary table."""
     url = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
-    print(ensure(url))
+    ensure(url)
+    logging.getLogger().setLevel(logging.ERROR)  # the demo prints its own summary
     settings = load_settings(
         redis_url=url, redis_prefix="awb-demo", rules_file=str(DEMO_RULES),
         awork_api_token=SANDBOX_TOKEN, webhook_token=secrets.token_urlsafe(16),
@@ -141,7 +143,8 @@ async def _demo(settings: Settings, redis: Any) -> int:
         print(f"sandbox: {len(stack.sandbox.workspace.entries)} entries, {before} changes needed")
         async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=120) as client:
             report = (await client.post("/_sandbox/fanout", json={})).json()
-        print(f"awork sent a burst of webhooks: {report}")
+        print(f"awork sent a burst of {report['deliveries']} webhooks "
+              f"(answers: {report['statuses']})")  # fmt: skip
         converged = await wait_until_converged(stack, redis, rules, timeout=90)
         rows = await audit.read(redis, Keys(settings.redis_prefix).audit, count=100_000)
         _print_summary(stack, rows, time.monotonic() - started, converged)
@@ -164,11 +167,13 @@ async def wait_until_converged(stack: Stack, redis: Any, rules: Any, timeout: fl
 
 
 def _print_summary(stack: Stack, rows: list[dict[str, str]], elapsed: float, ok: bool) -> None:
-    changes = Counter((r["rule"], r["attribute"], f"{r['old']} -> {r['new']}") for r in rows
+    types = {t["id"]: t["name"] for t in stack.sandbox.workspace.types_of_work.values()}
+    changes = Counter((r["rule"], r["attribute"], f"{types.get(r['old'], r['old'])} -> "
+                       f"{types.get(r['new'], r['new'])}") for r in rows
                       if r["outcome"] == "applied")  # fmt: skip
-    print(f"\n{'rule':32} {'attribute':13} {'change':18} {'entries':>7}")
+    print(f"\n{'rule':28} {'attribute':13} {'change':26} {'entries':>7}")
     for (rule, attribute, change), n in sorted(changes.items()):
-        print(f"{rule:32} {attribute:13} {change:18} {n:7}")
+        print(f"{rule:28} {attribute:13} {change:26} {n:7}")
     calls = Counter((c.method, c.template or c.path) for c in stack.sandbox.calls)
     webhooks = len(stack.sandbox.workspace.entries)
     print(f"\nawork calls: {sum(calls.values())} for {webhooks} webhook events "
