@@ -2,39 +2,44 @@
 
 awork allows 50 requests/s and 1,000/min per workspace, shared by every integration (SPEC 7.4).
 This service takes a share of both (`AWORK_RATE_PER_SECOND`, `AWORK_RATE_PER_MINUTE`) with two
-GCRA buckets checked and charged together in one Lua call, on Redis's clock so that pods with
-skewed clocks agree. A 429 from awork pauses everyone until `ratelimit-reset` (`pause`).
+sliding-window logs (a sorted set of grant times per window) checked and charged together in one
+Lua call, on Redis's clock so that pods with skewed clocks agree: in every 1 s and every 60 s
+window, all workers together get at most the configured number of calls. (A GCRA bucket with a
+window's worth of burst lets nearly twice the rate through in one second, which awork answers
+with 429s; a sliding log is exact whether awork counts in sliding or clock-aligned windows.)
+A 429 from awork pauses everyone until `ratelimit-reset` (`pause`).
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-# KEYS: second bucket, minute bucket, pause key. ARGV: interval/tolerance (ms) of both buckets.
-# Returns 0 when a call may go now (and charges it), else the milliseconds to wait.
+# KEYS: second window, minute window, pause key. ARGV: span (ms) and limit of both windows, and
+# a unique member for this call. Returns 0 when a call may go now (and records it), else the
+# milliseconds until the oldest call that fills a window leaves it.
 ACQUIRE_LUA = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local pause = tonumber(redis.call('GET', KEYS[3]) or '0')
-if pause > now then return pause - now end
-local function check(key, interval, tolerance)
-  local tat = tonumber(redis.call('GET', key) or '0')
-  if tat < now then tat = now end
-  local new_tat = tat + interval
-  local wait = new_tat - tolerance - now
-  if wait > 0 then return wait, tat end
-  return 0, new_tat
+if pause > now then return math.ceil(pause - now) end
+local wait = 0
+for i = 1, 2 do
+  local span, limit = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - span)
+  local n = redis.call('ZCARD', KEYS[i])
+  if n >= limit then
+    local oldest = redis.call('ZRANGE', KEYS[i], n - limit, n - limit, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + span - now)
+  end
 end
-local i1, tol1 = tonumber(ARGV[1]), tonumber(ARGV[2])
-local i2, tol2 = tonumber(ARGV[3]), tonumber(ARGV[4])
-local w1, tat1 = check(KEYS[1], i1, tol1)
-local w2, tat2 = check(KEYS[2], i2, tol2)
-local wait = math.max(w1, w2)
-if wait > 0 then return math.ceil(wait) end
-redis.call('SET', KEYS[1], tat1, 'PX', math.ceil(tol1 + i1) + 1000)
-redis.call('SET', KEYS[2], tat2, 'PX', math.ceil(tol2 + i2) + 1000)
+if wait > 0 then return math.max(1, math.ceil(wait)) end
+for i = 1, 2 do
+  redis.call('ZADD', KEYS[i], now, ARGV[5])
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i - 1]) + 1000)
+end
 return 0
 """
 
@@ -61,17 +66,16 @@ class Limiter:
     """Shared limiter: `acquire()` returns 0.0 when a call may go now, else seconds to wait."""
 
     def __init__(self, redis: Redis, key_prefix: str, rates: Rates) -> None:
-        self._keys = [f"{key_prefix}:s", f"{key_prefix}:m", f"{key_prefix}:pause"]
-        second = 1000.0 / rates.per_second
-        minute = 60_000.0 / rates.per_minute
-        # tolerance = window - interval: a full window's worth may go at once, then the rate holds
-        self._args = [second, 1000.0 - second, minute, 60_000.0 - minute]
+        # new key names: the GCRA buckets of earlier versions were strings under :s and :m
+        self._keys = [f"{key_prefix}:log:s", f"{key_prefix}:log:m", f"{key_prefix}:pause"]
+        per_second, per_minute = max(1, int(rates.per_second)), max(1, int(rates.per_minute))
+        self._args = ["1000", str(per_second), "60000", str(per_minute)]
         self._acquire = redis.register_script(ACQUIRE_LUA)
         self._pause = redis.register_script(PAUSE_LUA)
 
     async def acquire(self) -> float:
-        """Take one call from both buckets if both allow it now; else the wait in seconds."""
-        wait_ms = await self._acquire(keys=self._keys, args=[f"{a:.3f}" for a in self._args])
+        """Take one call from both windows if both allow it now; else the wait in seconds."""
+        wait_ms = await self._acquire(keys=self._keys, args=[*self._args, secrets.token_hex(8)])
         return int(wait_ms) / 1000.0
 
     async def pause(self, seconds: float) -> None:
