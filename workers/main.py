@@ -51,7 +51,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "cron_jobs": [
             cron(
                 counted("sweep", sweep),
-                name="cron:sweep",
+                name=f"cron:{settings.redis_prefix}:sweep",
                 second=SWEEP_SECONDS,
                 unique=True,
                 timeout=timeout,
