@@ -7,11 +7,12 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from service.queue import IngestItem, Keys, PendingRecord
 from service.settings import Settings, load_settings
-from service.store import connect
+from workers.session import redis_session
 
 
 def audit(args: argparse.Namespace) -> int:
@@ -21,16 +22,27 @@ def audit(args: argparse.Namespace) -> int:
     settings = load_settings()
 
     async def read() -> list[dict[str, Any]]:
-        async with connect(settings.redis_url) as redis:
+        async with redis_session(settings) as redis:
             rows = await audit_log.read(redis, Keys(settings.redis_prefix).audit, count=100_000)
         rows = [r for r in rows if (not args.entry or r["entry"] == args.entry)]
         rows = [r for r in rows if (not args.rule or r["rule"] == args.rule)]
+        if args.since is not None:
+            rows = [r for r in rows if _at(r) >= args.since]
         return rows[: args.limit]
 
     rows = _run(read())
     columns = ["at", "entry", "rule", "attribute", "old", "new", "outcome", "trigger"]
     _print(rows, columns, as_json=args.json)
     return 0
+
+
+def _at(row: dict[str, Any]) -> datetime:
+    """When an audit row was written (`at`, ISO 8601 UTC); unreadable: the epoch."""
+    try:
+        moment = datetime.fromisoformat(str(row.get("at", "")))
+    except ValueError:
+        return datetime.fromtimestamp(0, UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def dead_letters(args: argparse.Namespace) -> int:
@@ -44,7 +56,7 @@ def dead_letters(args: argparse.Namespace) -> int:
         return 2
 
     async def act() -> list[dict[str, Any]]:
-        async with connect(settings.redis_url) as redis:
+        async with redis_session(settings) as redis:
             if args.action == "list":
                 return await deadletters.list_all(redis, keys.dead)
             taken = await deadletters.take(redis, keys.dead, None if args.all else args.ids)

@@ -1,10 +1,173 @@
-"""The `reconcile` job: converge the workspace even when webhooks are lost (issue 3; stub)."""
+"""The `reconcile` job: converge the workspace even when webhooks are lost.
+
+awork may pause the webhook, drop deliveries, or a Redis crash may lose the last second of
+accepted events. Every `RECONCILE_INTERVAL_SECONDS` the sweep cron starts this job, which reads
+the entries changed since a checkpoint (`<prefix>:reconcile:checkpoint`, an ISO datetime) and
+applies the rules to them exactly as a flush does (`apply_changes`: evaluate, group, bulk write,
+audit, dead-letter), respecting attributes people locked (`respect_manual_changes`).
+
+Reading: `filterby=updatedOn ge datetime'<cursor>'&orderby=updatedOn asc`, one page (1000) at a
+time, keyset-style: after each page the cursor moves to the newest `updatedOn` of that page and
+the next read starts again at page 1. Offset paging would skip entries here: every entry the
+service fixes gets a new `updatedOn` and moves to the end of the order, shifting later pages
+forward. Entries at the cursor are read twice, which costs a read and no write (the rules are
+idempotent). Only when a whole page shares one `updatedOn` does the read move on by page number.
+
+Checkpoint: saved after each applied page. While a backlog remains (at most `MAX_PAGES` pages or
+half the job timeout per run) it is the exact cursor; once caught up, it is the newest `updatedOn`
+seen minus `OVERLAP` (never earlier than where the run started), so that a change committed with
+a slightly older timestamp than one already read (clock skew, long transactions) is read again
+on the next run. First run: `RECONCILE_LOOKBACK_HOURS` back.
+
+Authors: entries last changed by the service's own API user are evaluated like every other (the
+rules are idempotent; such an entry needs no write unless someone changed it since) and counted
+as `by_service`. One run at a time (`<prefix>:reconcile:lock`).
+"""
 
 from __future__ import annotations
 
+import logging
+import random
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from arq import Retry
+
+from service.queue import PendingRecord
+from workers import manual
+from workers.apply import Batch, apply_changes
+from workers.awork import AworkRateLimited, AworkRejected, AworkRetryable
+from workers.context import WorkerApp
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000
+"""awork's largest page (api-notes 2.3)."""
+MAX_PAGES = 20
+"""Pages read per run at most; a larger backlog continues on the next run."""
+OVERLAP = timedelta(seconds=60)
+"""How far the checkpoint stays behind the newest change read, once caught up."""
 
 
 async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
     """arq job: apply the rules to entries changed since the last checkpoint."""
-    return {"entries": 0}
+    app: WorkerApp = ctx["app"]
+    job_id: str = ctx["job_id"]
+    if not await _lock(app, job_id):
+        log.info("reconcile skipped: another run holds the lock", extra={"job_id": job_id})
+        return {"skipped": 1}
+    batch = Batch(job_id=job_id)
+    try:
+        await _run(app, batch, time.monotonic() + app.settings.flush_timeout_seconds / 2)
+    except AworkRateLimited as e:
+        raise Retry(defer=(e.retry_after or 1.0) + random.uniform(0, 0.5)) from e
+    except AworkRetryable as e:
+        delay = min(60.0, 2.0 ** int(ctx.get("job_try", 1))) * random.uniform(0.8, 1.2)
+        log.warning("reconcile retry in %.1fs: %s", delay, e, extra={"job_id": job_id})
+        raise Retry(defer=delay) from e
+    except AworkRejected as e:
+        log.error("reconcile failed: %s (trace_id=%s)", e, e.trace_id, extra={"job_id": job_id})
+        raise
+    finally:
+        await _unlock(app, job_id)
+    for outcome, n in batch.counts.items():
+        app.metrics.reconcile_entries.labels(outcome).inc(n)
+    log.info("reconcile done: %s", batch.counts, extra={"job_id": job_id})
+    return batch.counts
+
+
+async def _run(app: WorkerApp, batch: Batch, deadline: float) -> None:
+    start = await read_checkpoint(app)
+    cursor, newest, page = start, start, 1
+    for _ in range(MAX_PAGES):
+        entries = (await app.client.entries_page(_filter(cursor), page, page_size=PAGE_SIZE,
+                                                 orderby="updatedOn asc")).items  # fmt: skip
+        await _apply(app, entries, batch)
+        newest = max([newest, *filter(None, map(_updated_on, entries))])
+        if len(entries) < PAGE_SIZE:  # caught up
+            await save_checkpoint(app, max(start, newest - OVERLAP))
+            return
+        # a full page all at the cursor's instant: move on by page number instead
+        cursor, page = (newest, 1) if newest > cursor else (cursor, page + 1)
+        await save_checkpoint(app, cursor)
+        if time.monotonic() > deadline:
+            break
+    batch.count("backlog_left")
+
+
+async def _apply(app: WorkerApp, entries: list[dict[str, Any]], batch: Batch) -> None:
+    entries = [e for e in entries if isinstance(e.get("id"), str)]
+    batch.count("read", len(entries))
+    batch.count("pages")
+    own = sum(1 for e in entries if e.get("updatedBy") == app.me)
+    if own:
+        batch.count("by_service", own)
+    fresh = [(e, PendingRecord(event="reconcile", version=_version(e))) for e in entries]
+    locked = await manual.locks(app, [(str(e["id"]), r) for e, r in fresh])
+    await apply_changes(app, fresh, batch, locked)
+
+
+def checkpoint_key(app: WorkerApp) -> str:
+    return f"{app.keys.prefix}:reconcile:checkpoint"
+
+
+async def read_checkpoint(app: WorkerApp) -> datetime:
+    """Where the next run starts: the saved checkpoint, or `RECONCILE_LOOKBACK_HOURS` ago."""
+    raw = await app.redis.get(checkpoint_key(app))
+    saved = _parse(raw.decode() if isinstance(raw, bytes) else raw) if raw else None
+    lookback = timedelta(hours=app.settings.reconcile_lookback_hours)
+    return saved or datetime.now(UTC) - lookback
+
+
+async def save_checkpoint(app: WorkerApp, moment: datetime) -> None:
+    await app.redis.set(checkpoint_key(app), moment.isoformat())
+
+
+def datetime_literal(moment: datetime) -> str:
+    """awork's literal for an instant (UTC, as awork's examples: no offset, api-notes 2.3);
+    microseconds only when there are some (OData's `datetime'…T…:ss.fffffff'` form)."""
+    text = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}"
+    return f"datetime'{text}'"
+
+
+def _filter(cursor: datetime) -> str:
+    return f"updatedOn ge {datetime_literal(cursor)}"
+
+
+def _updated_on(entry: dict[str, Any]) -> datetime | None:
+    value = entry.get("updatedOn")
+    return _parse(value) if isinstance(value, str) else None
+
+
+def _parse(text: str) -> datetime | None:
+    """An ISO 8601 instant (awork writes 7 fractional digits; the 7th is dropped, rounding
+    down, so a `ge` on it still includes the entry); naive means UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _version(entry: dict[str, Any]) -> int:
+    value = entry.get("resourceVersion")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+async def _lock(app: WorkerApp, job_id: str) -> bool:
+    key = f"{app.keys.prefix}:reconcile:lock"
+    ttl = app.settings.flush_timeout_seconds + 10
+    if await app.redis.set(key, job_id, nx=True, ex=ttl):
+        return True
+    holder = await app.redis.get(key)
+    return (holder.decode() if isinstance(holder, bytes) else holder) == job_id  # a retry
+
+
+async def _unlock(app: WorkerApp, job_id: str) -> None:
+    key = f"{app.keys.prefix}:reconcile:lock"
+    holder = await app.redis.get(key)
+    if (holder.decode() if isinstance(holder, bytes) else holder) == job_id:
+        await app.redis.delete(key)

@@ -55,6 +55,12 @@ class WorkerMetrics:
         self.dead_letters = Counter(
             f"{PREFIX}_dead_letters_added", "Changes dead-lettered.", ["reason"], registry=r
         )
+        self.reconcile_entries = Counter(
+            f"{PREFIX}_reconcile_entries",
+            "Entries the reconciliation sweep read, by outcome (changed: a webhook was missed).",
+            ["outcome"],
+            registry=r,
+        )
         self.webhook_active = Gauge(
             f"{PREFIX}_webhook_active",
             "1 when awork's webhook is active, 0 when paused.",
