@@ -59,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"cannot reach Redis: {e}", 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except BrokenPipeError:  # `… | head`: the reader left; say nothing more to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _fail(message: str, code: int) -> int:
@@ -132,7 +135,7 @@ def _period(p: argparse.ArgumentParser, *, required: bool) -> None:
 
 
 def _audit(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--limit", type=argtypes.positive, default=50,
+    p.add_argument("--limit", type=argtypes.positive, default=50, metavar="N",
                    help="how many entries (newest first; default 50)")  # fmt: skip
     p.add_argument("--entry", type=argtypes.guid, metavar="ID", help="only this time entry")
     p.add_argument("--rule", help="only this rule")
@@ -180,11 +183,13 @@ def _no_action(args: argparse.Namespace) -> int:  # argparse requires an action 
 def _operator_logging() -> None:
     """Operator commands: retries and errors on stderr, not every awork answer (the one-line
     error says what failed)."""
+    root = logging.getLogger()
+    if root.handlers:  # embedded (a test, a script that configured logging): leave it be
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("awork-billing: %(message)s"))
     handler.addFilter(lambda r: r.levelno >= logging.ERROR or r.name == "workers.history")
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.addHandler(handler)
     root.setLevel(logging.WARNING)
 
 
@@ -223,7 +228,8 @@ def _worker(args: argparse.Namespace) -> int:
 def _check_rules(args: argparse.Namespace) -> int:
     rules = load_rules(args.file)
     names = ", ".join(r.name for r in rules.rules) or "none"
-    print(f"{args.file}: valid (version {rules.version}, {len(rules.rules)} rules: {names})")
+    count = f"{len(rules.rules)} rule{'' if len(rules.rules) == 1 else 's'}"
+    print(f"{args.file}: valid (version {rules.version}, {count}: {names})")
     return 0
 
 

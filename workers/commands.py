@@ -13,6 +13,7 @@ from typing import Any
 from service.queue import IngestItem, Keys, PendingRecord
 from service.settings import Settings, load_settings
 from workers.session import redis_session
+from workers.tables import table
 
 
 def audit(args: argparse.Namespace) -> int:
@@ -122,10 +123,4 @@ def _print(rows: Sequence[dict[str, Any]], columns: list[str], *, as_json: bool)
     if not rows:
         print("(none)")
         return
-    cells: list[list[str]] = [[str(r.get(c, "")) for c in columns] for r in rows]
-    widths = [
-        min(40, max(len(c), *(len(line[i]) for line in cells))) for i, c in enumerate(columns)
-    ]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-    for line in cells:
-        print("  ".join(v[:w].ljust(w) for v, w in zip(line, widths, strict=True)))
+    print("\n".join(table(rows, columns)))
