@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 from redis.asyncio import Redis
@@ -52,6 +53,17 @@ class WebMetrics:
             "queue_oldest_ready_age_seconds", "How long the oldest due job has waited."
         )
         self.dead = self._gauge("dead_letters", "Changes that could not be applied (see CLI).")
+
+        self._webhook_children: dict[tuple[str, str], Any] = {}
+
+    def count_webhook(self, event_type: str, outcome: str) -> None:
+        """`webhooks_total{event_type, outcome}` += 1 (children cached: this is the hot path)."""
+        child = self._webhook_children.get((event_type, outcome))
+        if child is None:
+            child = self._webhook_children[(event_type, outcome)] = self.webhooks.labels(
+                event_type, outcome
+            )
+        child.inc()
 
     def _gauge(self, name: str, doc: str) -> Gauge:
         return Gauge(f"{PREFIX}_{name}", doc, registry=self.registry)

@@ -109,17 +109,18 @@ class PendingRecord:
     changed: list[str] = field(default_factory=list)
     first_seen_ms: int = 0
 
-    def to_json(self) -> bytes:
+    def to_dict(self) -> dict[str, object]:
         # the version is a string: Lua numbers are doubles and int64 ticks would lose digits
-        return orjson.dumps(
-            {
-                "v": str(self.version),
-                "e": self.event,
-                "by": self.by,
-                "ch": self.changed,
-                "ts": self.first_seen_ms,
-            }
-        )
+        return {
+            "v": str(self.version),
+            "e": self.event,
+            "by": self.by,
+            "ch": self.changed,
+            "ts": self.first_seen_ms,
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> PendingRecord:
@@ -161,49 +162,48 @@ local function newer(a, b)
 end
 """
 
-# KEYS: pending, queue, arq job key, arq result key, dedup key per item ("" = no dedup)
-# ARGV: dedup ttl, job score, job data, job expiry ms, job id, then per item: entry id, record
+# KEYS: pending, queue, arq job key, arq result key
+# ARGV: dedup ttl, job score, job data, job expiry ms, job id, dedup key prefix, and the batch:
+#   a JSON array of [dedup suffix ("" = no dedup), entry id, record object] — one string, not
+#   3N arguments: packing thousands of arguments costs the web app more CPU than the write.
+# The dedup keys are built here from the prefix: arq does not support Redis Cluster anyway.
 INGEST_LUA = (
     NEWER_LUA
     + """
-local function merge(old, new)
-  local a = cjson.decode(old)
-  local b = cjson.decode(new)
+local function union(first, second, limit)
+  local seen, out = {}, {}
+  for _, list in ipairs({first or {}, second or {}}) do
+    for _, x in ipairs(list) do
+      if not seen[x] and #out < limit then seen[x] = true; out[#out + 1] = x end
+    end
+  end
+  return out
+end
+local function merge(a, b)
   local hi, lo = a, b
   if not newer(a.v, b.v) then hi, lo = b, a end
-  local seen, by = {}, {}
-  for _, list in ipairs({hi.by or {}, lo.by or {}}) do
-    for _, x in ipairs(list) do
-      if not seen[x] and #by < 8 then seen[x] = true; by[#by + 1] = x end
-    end
-  end
-  local seen2, ch = {}, {}
-  for _, list in ipairs({hi.ch or {}, lo.ch or {}}) do
-    for _, x in ipairs(list) do
-      if not seen2[x] and #ch < 32 then seen2[x] = true; ch[#ch + 1] = x end
-    end
-  end
   local ts = math.min(a.ts or 0, b.ts or 0)
-  return cjson.encode({v = hi.v or "0", e = hi.e, by = by, ch = ch, ts = ts})
+  return {v = hi.v or "0", e = hi.e, by = union(hi.by, lo.by, 8), ch = union(hi.ch, lo.ch, 32),
+          ts = ts}
 end
 local ttl = tonumber(ARGV[1])
+local items = cjson.decode(ARGV[7])
 local out = {}
 local added = 0
-for i = 5, #KEYS do
-  local entry = ARGV[6 + (i - 5) * 2]
-  local rec = ARGV[7 + (i - 5) * 2]
+for i, item in ipairs(items) do
   local fresh = true
-  if KEYS[i] ~= "" then
-    fresh = redis.call('SET', KEYS[i], '1', 'NX', 'EX', ttl)
+  if item[1] ~= "" then
+    fresh = redis.call('SET', ARGV[6] .. item[1], '1', 'NX', 'EX', ttl)
   end
   if fresh then
-    local old = redis.call('HGET', KEYS[1], entry)
-    if old then rec = merge(old, rec) end
-    redis.call('HSET', KEYS[1], entry, rec)
-    out[#out + 1] = 1
+    local rec = item[3]
+    local old = redis.call('HGET', KEYS[1], item[2])
+    if old then rec = merge(cjson.decode(old), rec) end
+    redis.call('HSET', KEYS[1], item[2], cjson.encode(rec))
+    out[i] = 1
     added = added + 1
   else
-    out[#out + 1] = 0
+    out[i] = 0
   end
 end
 if added > 0 and redis.call('EXISTS', KEYS[3], KEYS[4]) == 0 then
@@ -240,14 +240,14 @@ def ingest_call(
     now = time.time()
     slot = FlushSlot.for_time(keys, window_seconds, now)
     lua_keys = [keys.pending, keys.queue, f"arq:job:{slot.job_id}", f"arq:result:{slot.job_id}"]
-    lua_keys += [keys.dedup(i.dedup_key) if i.dedup_key else "" for i in items]
+    batch = [[i.dedup_key or "", i.entry_id, i.record.to_dict()] for i in items]
     argv: list[str | bytes] = [
         str(dedup_ttl),
         str(slot.run_at_ms),
         slot.job_data(int(now * 1000)),
         str(JOB_EXPIRES_MS),
         slot.job_id,
+        keys.dedup(""),
+        orjson.dumps(batch),
     ]
-    for item in items:
-        argv += [item.entry_id, item.record.to_json()]
     return lua_keys, argv

@@ -59,7 +59,7 @@ class WebhookEndpoint:
         state: dict[str, Any] = scope["state"]
         metrics: WebMetrics = state["metrics"]
         event_type, (status, body) = await self._handle(scope, receive, state["committer"])
-        metrics.webhooks.labels(event_type, outcome_of(body)).inc()
+        metrics.count_webhook(event_type, outcome_of(body))
         headers = [*_JSON, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
