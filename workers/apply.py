@@ -9,6 +9,7 @@ the dead letters with its reason; `DRY_RUN` audits the would-be changes and call
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,7 @@ from service.queue import PendingRecord
 from workers import audit, deadletters
 from workers.audit import AuditEntry
 from workers.awork import AworkRejected, BatchResult
+from workers.concurrency import gather_limited
 from workers.context import WorkerApp
 from workers.deadletters import DeadLetter
 from workers.rules import Attribute, Change, Evaluation, evaluate
@@ -26,6 +28,7 @@ from workers.rules import Attribute, Change, Evaluation, evaluate
 log = logging.getLogger(__name__)
 
 ORDER = {"billable": 0, "billed": 1, "type_of_work": 2}
+PHASES = (("billable", "type_of_work"), ("billed",))
 
 
 @dataclass
@@ -78,13 +81,26 @@ async def apply_changes(
         batch.count("unchanged" if not evaluation.changes else "changed")
     if locked:
         await _audit(app, _kept(app, fresh, locked), "manual_kept", batch)
+    await write_grouped(app, changes, batch)
+
+
+async def write_grouped(app: WorkerApp, changes: Sequence[Change], batch: Batch) -> None:
+    """One bulk call per (attribute, value) chunk, several in flight. `billed` goes after
+    `billable` (awork clears isBilled on an entry made unbillable); type of work is independent
+    of both and goes with `billable`."""
+    size = app.settings.awork_bulk_chunk_size
     groups: dict[tuple[str, bool | str], list[Change]] = defaultdict(list)
     for change in changes:
         groups[(change.attribute, change.new)].append(change)
-    for key in sorted(groups, key=lambda k: (ORDER[k[0]], str(k[1]))):
-        group = groups[key]
-        for start in range(0, len(group), app.settings.awork_bulk_chunk_size):
-            await _write(app, group[start : start + app.settings.awork_bulk_chunk_size], batch)
+    for phase in PHASES:
+        parts = [group[i : i + size] for key, group in sorted(groups.items(), key=_order)
+                 if key[0] in phase for i in range(0, len(group), size)]  # fmt: skip
+        await gather_limited(functools.partial(_write, app, part, batch) for part in parts)
+
+
+def _order(item: tuple[tuple[str, bool | str], list[Change]]) -> tuple[int, str]:
+    (attribute, value), _ = item
+    return ORDER[attribute], str(value)
 
 
 def _kept(
