@@ -38,7 +38,7 @@ async def quiet(redis: Redis, prefix: str, sandbox: SandboxState, timeout: float
         await asyncio.sleep(0.15)
         await sandbox.settle()
         busy = await redis.exists(keys.pending) or await redis.scard(keys.claims)  # type: ignore[misc]
-        flushes = [k async for k in redis.scan_iter(match=f"arq:job:{prefix}:flush:*")]
+        flushes = [k async for k in redis.scan_iter(match=f"arq:job:{prefix}:flush:*", count=1000)]
         calm = 0 if busy or flushes else calm + 1
 
 

@@ -158,7 +158,9 @@ async def wait_until_converged(stack: Stack, redis: Any, rules: Any, timeout: fl
     while time.monotonic() < deadline:
         await asyncio.sleep(0.5)
         busy = await redis.exists(keys.pending) or await redis.scard(keys.claims)
-        flushes = [k async for k in redis.scan_iter(match=f"arq:job:{keys.prefix}:flush:*")]
+        flushes = [
+            k async for k in redis.scan_iter(match=f"arq:job:{keys.prefix}:flush:*", count=1000)
+        ]
         if busy or flushes:
             continue
         if not any(plan(e, rules) for e in stack.sandbox.workspace.entries.values()):

@@ -31,8 +31,8 @@ async def post(web: httpx.AsyncClient, body: object, headers: dict[str, str] = H
 
 
 async def own_keys(redis: Redis, prefix: str) -> list[bytes]:
-    return [k async for k in redis.scan_iter(match=f"{prefix}:*")] + [
-        k async for k in redis.scan_iter(match=f"arq:*:{prefix}:*")
+    return [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)] + [
+        k async for k in redis.scan_iter(match=f"arq:*:{prefix}:*", count=1000)
     ]
 
 
