@@ -81,8 +81,11 @@ async def _run(app: WorkerApp, batch: Batch, deadline: float) -> None:
     start = await read_checkpoint(app)
     cursor, newest, page = start, start, 1
     for _ in range(MAX_PAGES):
-        entries = (await app.client.entries_page(_filter(cursor), page, page_size=PAGE_SIZE,
-                                                 orderby="updatedOn asc")).items  # fmt: skip
+        entries = (
+            await app.client.entries_page(
+                _filter(cursor), page, page_size=PAGE_SIZE, orderby="updatedOn asc"
+            )
+        ).items
         await _apply(app, entries, batch)
         newest = max([newest, *filter(None, map(_updated_on, entries))])
         if len(entries) < PAGE_SIZE:  # caught up

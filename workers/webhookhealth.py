@@ -68,8 +68,11 @@ async def check_webhook(ctx: dict[str, Any]) -> dict[str, int]:
 async def _reenable(app: WorkerApp, hook_id: str, config: dict[str, Any]) -> int:
     form = reenable_form(config, _own_header(app))
     if form is None:
-        log.error("webhook %s: cannot re-enable it: its header value is unknown (awork did not "
-                  "return it and WEBHOOK_TOKEN is not set here)", hook_id)  # fmt: skip
+        log.error(
+            "webhook %s: cannot re-enable it: its header value is unknown (awork did not "
+            "return it and WEBHOOK_TOKEN is not set here)",
+            hook_id,
+        )
         return 0
     try:
         updated = await app.client.update_webhook(hook_id, form)
