@@ -59,6 +59,7 @@ async def flush(ctx: dict[str, Any]) -> dict[str, int]:
                 break
             await _process(app, {i: claimed[i] for i in ids}, batch)
             await app.redis.hdel(app.keys.claimed(job_id), *ids)  # type: ignore[misc]
+            await app.redis.delete(app.keys.attempts(job_id))  # progress: back-off starts over
     except AworkRateLimited as e:
         raise Retry(defer=(e.retry_after or 1.0) + random.uniform(0, 0.5)) from e
     except AworkRetryable as e:
