@@ -107,9 +107,9 @@ def convergence_figure(burst: Burst, naive: Naive, window: float) -> Figure:
         ratio <= 1.5 and burst.too_many == 0,
         f"sending took {burst.ingest_seconds:.1f} s ({burst.connections} connections), the "
         f"last webhook's {window:g} s window closed at {burst.last_window_seconds:.1f} s, then "
-        f"one flush made its {n} calls one after another, {tail * 1000 / n:.0f} ms each, the "
-        f"fake's handling included: latency-bound, not rate-bound (peak {burst.peak_per_second} "
-        f"calls/s of the {RATE_SHARE:g}/s share; {_cpu_text(burst.cpu)}). "
+        f"the flushes made their {n} calls in {tail:.1f} s (a few in flight at a time, the "
+        f"fake's handling included; peak {burst.peak_per_second} calls/s of the "
+        f"{RATE_SHARE:g}/s share; {_cpu_text(burst.cpu)}). "
         f"The floor counts 1,000/min as sustained: sliding windows let {n} calls go "
         f"in {burst_floor:.1f} s (ratio {burst.converge_seconds / burst_floor:.1f}). The naive "
         f"consumer would need ≥ {naive_minutes:.1f} min at {per_minute:,}/min",
