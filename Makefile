@@ -9,9 +9,17 @@ export UV_PYTHON_DOWNLOADS := never
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+# uv from PATH, else a private copy in .venv-uv (on Debian, python3 -m venv needs python3-venv:
+# installed when missing and we are root, else one line says so)
 .venv/.installed: pyproject.toml uv.lock
-	@command -v uv >/dev/null 2>&1 || [ -x .venv-uv/bin/uv ] || \
-	  (python3 -m venv .venv-uv && .venv-uv/bin/pip install -q uv)
+	@[ -x "$(UV)" ] || command -v "$(UV)" >/dev/null 2>&1 || { \
+	  python3 -m venv .venv-uv 2>/dev/null || { \
+	    rm -rf .venv-uv; \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv \
+	        && python3 -m venv .venv-uv; \
+	    else echo "make: python3 -m venv failed; install python3-venv (sudo apt-get install python3-venv)"; exit 1; fi; }; \
+	  .venv-uv/bin/pip install -q uv; }
 	$(UV) sync --frozen --quiet
 	@touch $@
 
