@@ -31,6 +31,7 @@ from workers import audit
 from workers.main import worker_options
 from workers.rules import plan
 from workers.ruleset import load_rules
+from workers.telemetry import configure_logging
 
 DEMO_RULES = Path(__file__).with_name("demo-rules.yaml")
 SANDBOX_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's fixed, public demo token
@@ -99,15 +100,19 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def local_stack(
-    settings: Settings, workspace: Workspace | None = None, faults: Faults | None = None
+    settings: Settings,
+    workspace: Workspace | None = None,
+    faults: Faults | None = None,
+    ports: tuple[int, int] = (0, 0),
 ) -> AsyncIterator[Stack]:
-    """Sandbox + web app + worker on loopback for `settings` (awork = the sandbox)."""
+    """Sandbox + web app + worker on loopback for `settings` (awork = the sandbox); `ports`:
+    (sandbox, web app), 0 = any free port."""
     sandbox_app = create_sandbox(
         workspace or seed_workspace(entries=300), faults=faults or Faults()
     )
-    async with running(sandbox_app) as sandbox_url:
+    async with running(sandbox_app, port=ports[0]) as sandbox_url:
         settings = settings.model_copy(update={"awork_api_url": sandbox_url})
-        async with running(create_app(settings)) as web_url:
+        async with running(create_app(settings), port=ports[1]) as web_url:
             secret = settings.webhook_tokens()[0]
             await register_webhook(sandbox_url, SANDBOX_TOKEN, f"{web_url}/webhooks/awork", secret)
             async with worker_running(settings):
@@ -195,11 +200,19 @@ async def run_services() -> None:
         if "RULES_FILE" not in os.environ and not Path("rules.yaml").exists():  # noqa: ASYNC240
             overrides["rules_file"] = str(DEMO_RULES)
     settings = load_settings(**overrides)
+    configure_logging(settings.log_level, settings.log_format)
     print(ensure(settings.redis_url))
+    web_port = int(os.environ.get("PORT", "8000"))
     if "AWORK_API_URL" in os.environ:
-        async with running(create_app(settings), port=8000) as web_url, worker_running(settings):
+        async with (
+            running(create_app(settings), port=web_port) as web_url,
+            worker_running(settings),
+        ):
             print(f"web app at {web_url}, worker running; Ctrl-C stops")
             await asyncio.Event().wait()
-    async with local_stack(settings) as stack:
-        print(f"sandbox at {stack.sandbox_url}, web app at {stack.web_url}; Ctrl-C stops")
+    async with local_stack(settings, ports=(8081, web_port)) as stack:
+        print(
+            f"sandbox at {stack.sandbox_url} (token {SANDBOX_TOKEN!r}), web app at "
+            f"{stack.web_url} (webhook token {settings.webhook_tokens()[0]!r}); Ctrl-C stops"
+        )
         await asyncio.Event().wait()
