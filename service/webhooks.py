@@ -138,7 +138,8 @@ async def _enqueue(committer: Committer, event: WebhookEvent, key: str) -> tuple
     try:
         fresh = await committer.submit(item)
     except Exception as e:  # Redis down, or shutting down: awork must retry
-        log.warning("webhook not queued (%s): %s", type(e).__name__, key)
+        log.warning("webhook not queued (%s): %s", type(e).__name__, key,
+                    extra={"entry_id": key, "event": event.event_type})  # fmt: skip
         return UNAVAILABLE
     return QUEUED if fresh else DUPLICATE
 

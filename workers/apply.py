@@ -172,6 +172,13 @@ async def _audit(app: WorkerApp, changes: Sequence[Change], outcome: str, batch:
         for c in changes
     ]
     await audit.record(app.redis, app.keys.audit, entries, app.settings.audit_max_len)
+    if log.isEnabledFor(logging.DEBUG):
+        for c in changes:
+            extra = {"entry_id": c.entry_id, "rule": c.rule, "attribute": c.attribute,
+                     "job_id": batch.job_id, "event": batch.triggers.get(c.entry_id)}  # fmt: skip
+            log.debug(
+                "%s %s: %s -> %s (%s)", outcome, c.entry_id, c.old, c.new, c.rule, extra=extra
+            )
     batch.count(outcome, len(changes))
     if outcome in ("applied", "dry_run"):
         for (rule, attribute), n in Counter((c.rule, c.attribute) for c in changes).items():
@@ -184,7 +191,13 @@ async def _dead(app: WorkerApp, letters: list[DeadLetter]) -> None:
     await deadletters.add(app.redis, app.keys.dead, letters)
     for reason, n in Counter(d.reason for d in letters).items():
         app.metrics.dead_letters.labels(reason).inc(n)
-    log.warning("%d changes dead-lettered (%s)", len(letters), letters[0].reason)
+    for letter in letters:
+        log.warning(
+            "dead-lettered: %s %s=%s (%s) %s", letter.entry_id, letter.attribute or "-",
+            letter.value or "-", letter.reason, letter.error,
+            extra={"entry_id": letter.entry_id, "rule": letter.rule, "attribute": letter.attribute,
+                   "trace_id": letter.trace_id or None},
+        )  # fmt: skip
 
 
 def _letter(
