@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from prometheus_client import CollectorRegistry
+
+from service.metrics import WebMetrics
 from tests.deploy.manifests import (
     Docs,
     Manifest,
@@ -24,27 +27,26 @@ from tests.deploy.manifests import (
     selects,
     workloads,
 )
+from workers.telemetry import WorkerMetrics
 
 SECRET_NAME = "awork-billing"
 SECRET_KEYS = frozenset({"AWORK_API_TOKEN", "WEBHOOK_TOKEN", "REDIS_URL"})
 WEBHOOK_PATH = "/webhooks/awork"
 QUEUE_FIELDS = frozenset({"ready_jobs", "pending_entries", "oldest_ready_age_seconds"})
+
+
 # The metrics the app exports (web: webhooks and queue; workers: the rest).
-KNOWN_METRICS = frozenset(
-    {
-        "awork_billing_webhooks_total",
-        "awork_billing_queue_pending_entries",
-        "awork_billing_queue_ready_jobs",
-        "awork_billing_queue_oldest_ready_age_seconds",
-        "awork_billing_jobs_total",
-        "awork_billing_awork_calls_total",
-        "awork_billing_awork_rate_limited_total",
-        "awork_billing_rate_limit_wait_seconds_total",
-        "awork_billing_changes_total",
-        "awork_billing_dead_letters",
-        "awork_billing_webhook_active",
-    }
-)
+def _exported(registry: CollectorRegistry) -> set[str]:
+    """Sample names a registry exports (counters as `<name>_total`)."""
+    names = set()
+    for family in registry.collect():
+        names.add(f"{family.name}_total" if family.type == "counter" else family.name)
+    return names
+
+
+# every metric the web app and the workers export: the dashboard must chart each of them, and
+# alerts may use no other (so a renamed metric fails here, not silently in Grafana)
+KNOWN_METRICS = frozenset(_exported(WebMetrics().registry) | _exported(WorkerMetrics().registry))
 METRIC_NAME = re.compile(r"\bawork_billing_[a-z0-9_]+")
 
 
