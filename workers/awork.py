@@ -1,13 +1,8 @@
-"""The awork API client: bulk reads, bulk writes (batch or legacy), rate limit, errors.
+"""The awork API client: bulk reads, bulk writes (batch or legacy), webhook admin, through the
+shared rate limit; failures raise the errors of `workers.aworkerrors` (re-exported here).
 
-    AworkError                      anything that went wrong talking to awork
-     ├── AworkRetryable             worth another try later: 5xx, timeouts, connection errors
-     │    └── AworkRateLimited      429, or the shared limiter says wait (`retry_after` seconds)
-     └── AworkRejected              permanent for this request: 400, 401 (permission), 403, 404
-
-Every error carries the HTTP `status` (0 when there was no answer), awork's error `code` and
-`description`, and the `Trace-Id` that awork's support asks for. One client per worker process
-(created at worker start-up, closed at shutdown: stack-notes section 10).
+One client per worker process (created at worker start-up, closed at shutdown: stack-notes
+section 10).
 """
 
 from __future__ import annotations
@@ -21,10 +16,21 @@ from typing import Any, Literal
 
 import httpx
 
+from workers.aworkerrors import AworkError, AworkRateLimited, AworkRejected, AworkRetryable
 from workers.limiter import Limiter
 from workers.telemetry import WorkerMetrics
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "AworkClient",
+    "AworkError",
+    "AworkRateLimited",
+    "AworkRejected",
+    "AworkRetryable",
+    "BatchResult",
+    "EntryPage",
+]
 
 Attribute = Literal["billable", "billed", "type_of_work"]
 QUICK_RETRIES = 2
@@ -44,35 +50,6 @@ BATCH_OPERATIONS: dict[Attribute, tuple[str, str]] = {
     "billed": ("setIsBilled", "isBilled"),
     "type_of_work": ("setTypeOfWork", "newTypeOfWorkId"),
 }
-
-
-class AworkError(Exception):
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int = 0,
-        code: str | None = None,
-        trace_id: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.trace_id = trace_id
-
-
-class AworkRetryable(AworkError):
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
-
-
-class AworkRateLimited(AworkRetryable):
-    pass
-
-
-class AworkRejected(AworkError):
-    pass
 
 
 @dataclass
