@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.queue import PendingRecord
-from workers import audit, deadletters
+from workers import audit, deadletters, fences
 from workers.audit import AuditEntry
 from workers.awork import AworkRejected, BatchResult
 from workers.concurrency import gather_limited
@@ -38,6 +38,8 @@ class Batch:
     job_id: str
     counts: dict[str, int] = field(default_factory=dict)
     triggers: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+    """`resourceVersion` each decision was based on (for the write fences)."""
 
     def count(self, outcome: str, n: int = 1) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + n
@@ -74,6 +76,8 @@ async def apply_changes(
     evaluations = await evaluate_entries(app, [entry for entry, _ in fresh], locked)
     for (entry, record), evaluation in zip(fresh, evaluations, strict=True):
         batch.triggers[str(entry["id"])] = _trigger(record)
+        version = entry.get("resourceVersion")
+        batch.versions[str(entry["id"])] = version if isinstance(version, int) else 0
         if isinstance(evaluation, Exception):  # keep the entry for an operator
             await _dead(app, [DeadLetter(str(entry["id"]), "rule_error", repr(evaluation))])
             continue
@@ -120,10 +124,16 @@ def _kept(
 
 async def _write(app: WorkerApp, changes: Sequence[Change], batch: Batch) -> None:
     attribute, value = changes[0].attribute, changes[0].new
-    ids = [c.entry_id for c in changes]
     if app.settings.dry_run:
         await _audit(app, changes, "dry_run", batch)
         return
+    todo = await fences.unwritten(app, changes, batch.versions)
+    if len(todo) < len(changes):
+        batch.count("already_written", len(changes) - len(todo))
+    if not todo:
+        return
+    changes = todo
+    ids = [c.entry_id for c in changes]
     try:
         result = await app.client.set_attribute(attribute, value, ids)
     except AworkRejected as e:
@@ -140,6 +150,7 @@ async def _record_result(
     by_id = {c.entry_id: c for c in changes}
     ok = [by_id[i] for i in result.ok if i in by_id]
     gone = [by_id[i] for i in result.not_found if i in by_id]
+    await fences.mark(app, ok, batch.versions)
     await _audit(app, ok, "applied", batch)
     await _audit(app, gone, "not_found", batch)
     letters = [

@@ -128,6 +128,7 @@ async def run_demo() -> int:
         redis_url=url, redis_prefix="awb-demo", rules_file=str(DEMO_RULES),
         awork_api_token=SANDBOX_TOKEN, webhook_token=secrets.token_urlsafe(16),
         coalesce_window_seconds=1.0, log_level="WARNING",
+        reconcile_interval_seconds=0,  # a fresh sandbox missed no webhook: show the webhook path
     )  # fmt: skip
     async with connect(url) as redis:
         await purge_prefix(redis, settings.redis_prefix)

@@ -103,12 +103,29 @@ async def _apply(app: WorkerApp, entries: list[dict[str, Any]], batch: Batch) ->
     entries = [e for e in entries if isinstance(e.get("id"), str)]
     batch.count("read", len(entries))
     batch.count("pages")
+    queued = await _queued(app, [str(e["id"]) for e in entries])
+    if queued:  # a flush has them (or will): writing them here too would only double the calls
+        batch.count("queued", len(queued))
+        entries = [e for e in entries if str(e["id"]) not in queued]
     own = sum(1 for e in entries if e.get("updatedBy") == app.me)
     if own:
         batch.count("by_service", own)
     fresh = [(e, PendingRecord(event="reconcile", version=_version(e))) for e in entries]
     locked = await manual.locks(app, [(str(e["id"]), r) for e, r in fresh])
     await apply_changes(app, fresh, batch, locked)
+
+
+async def _queued(app: WorkerApp, ids: list[str]) -> set[str]:
+    """Which of `ids` wait in the pending hash or in a flush's claim right now."""
+    if not ids:
+        return set()
+    claims = [c.decode() if isinstance(c, bytes) else c
+              for c in await app.redis.smembers(app.keys.claims)]  # type: ignore[misc]  # fmt: skip
+    async with app.redis.pipeline(transaction=False) as pipe:
+        for key in [app.keys.pending, *claims]:
+            pipe.hmget(key, ids)
+        found = await pipe.execute()
+    return {i for values in found for i, v in zip(ids, values, strict=True) if v is not None}
 
 
 def checkpoint_key(app: WorkerApp) -> str:

@@ -19,6 +19,7 @@ import pytest
 from arq import Retry
 from redis.asyncio import Redis
 
+from service.queue import IngestItem, PendingRecord
 from service.sandbox import Faults, SandboxState, Workspace, create_sandbox, running, seed_workspace
 from service.sandbox.clock import iso7
 from tests.conftest import make_settings
@@ -124,6 +125,22 @@ async def test_first_run_looks_back_and_fixes_what_people_changed(
         assert query["filterby"][0].startswith("updatedOn ge datetime'")
         assert query["pageSize"] == ["1000"]
         assert query["orderby"] == ["updatedOn asc"]
+
+
+async def test_entries_waiting_for_a_flush_are_left_to_it(
+    prefix: str, rules_file: Path, redis: Redis
+) -> None:
+    """A webhook already queued them: reconciling them too would write every change twice."""
+    async with world(prefix, rules_file, redis) as w:
+        changed = people_change(w, 6)
+        queued, claimed = changed[:2], changed[2:4]
+        await w.app.requeue.write([IngestItem(i, PendingRecord()) for i in queued + claimed])
+        await redis.rename(w.app.keys.pending, w.app.keys.claimed("job-x"))
+        await redis.sadd(w.app.keys.claims, w.app.keys.claimed("job-x"))  # type: ignore[misc]
+        await w.app.requeue.write([IngestItem(i, PendingRecord()) for i in queued])
+        counts = await run(w)
+        assert counts["queued"] == 4
+        assert w.wrong(changed) == set(queued + claimed)
 
 
 async def test_checkpoint_advances_with_an_overlap_and_reads_only_newer_changes(
