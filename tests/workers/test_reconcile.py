@@ -233,7 +233,7 @@ async def test_the_worker_starts_the_sweep_every_interval(
     async with world(prefix, rules_file, redis, reconcile_interval_seconds=1) as w:
         changed = people_change(w, 5)
         async with worker_running(w.app.settings):
-            for _ in range(100):  # the fixes are written, then the checkpoint is saved
+            for _ in range(300):  # the fixes are written, then the checkpoint is saved
                 if not w.wrong(changed) and await redis.exists(checkpoint_key(w.app)):
                     break
                 await asyncio.sleep(0.1)

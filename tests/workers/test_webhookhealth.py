@@ -163,7 +163,7 @@ async def test_the_worker_checks_the_webhook_on_its_own(
         await s.pause_by_failing()
         async with worker_running(s.app.settings) as worker:
             metrics = worker.ctx["app"].metrics
-            for _ in range(100):
+            for _ in range(300):
                 if metrics.value(ACTIVE) == 1:
                     break
                 await asyncio.sleep(0.1)
