@@ -119,9 +119,6 @@ class PendingRecord:
             "ts": self.first_seen_ms,
         }
 
-    def to_json(self) -> bytes:
-        return orjson.dumps(self.to_dict())
-
     @classmethod
     def from_json(cls, raw: bytes | str) -> PendingRecord:
         data = orjson.loads(raw)
