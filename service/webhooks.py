@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from starlette.types import Receive, Scope, Send
@@ -27,18 +27,28 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 _JSON = [(b"content-type", b"application/json")]
-QUEUED = (202, b'{"status":"queued"}')
-DUPLICATE = (202, b'{"status":"duplicate"}')
-IGNORED = (200, b'{"status":"ignored"}')
 
 
-def _error(status: int, error: str, detail: object = None) -> tuple[int, bytes]:
-    return status, orjson.dumps({"error": error, "detail": detail})
+class Answer(NamedTuple):
+    """A pre-encoded answer and its `outcome` label in `awork_billing_webhooks_total`."""
+
+    status: int
+    body: bytes
+    outcome: str
 
 
-UNAUTHORIZED = _error(401, "unauthorized", "missing or wrong webhook token")
-UNSUPPORTED = _error(415, "unsupported media type", "send Content-Type: application/json")
-UNAVAILABLE = _error(503, "queue unavailable", "Redis is unreachable; retry later")
+def _error(status: int, outcome: str, error: str, detail: object = None) -> Answer:
+    return Answer(status, orjson.dumps({"error": error, "detail": detail}), outcome)
+
+
+QUEUED = Answer(202, b'{"status":"queued"}', "queued")
+DUPLICATE = Answer(202, b'{"status":"duplicate"}', "duplicate")
+IGNORED = Answer(200, b'{"status":"ignored"}', "ignored")
+UNAUTHORIZED = _error(401, "unauthorized", "unauthorized", "missing or wrong webhook token")
+UNSUPPORTED = _error(
+    415, "unsupported_media_type", "unsupported media type", "send Content-Type: application/json"
+)
+UNAVAILABLE = _error(503, "unavailable", "queue unavailable", "Redis is unreachable; retry later")
 
 
 class BodyTooLarge(Exception):
@@ -53,20 +63,22 @@ class WebhookEndpoint:
         self._header = settings.webhook_token_header.lower().encode("latin-1")
         self._bearer = self._header == b"authorization"
         self._max_bytes = settings.webhook_max_bytes
-        self._too_large = _error(413, "payload too large", f"limit is {self._max_bytes} bytes")
+        self._too_large = _error(
+            413, "too_large", "payload too large", f"limit is {self._max_bytes} bytes"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: dict[str, Any] = scope["state"]
         metrics: WebMetrics = state["metrics"]
-        event_type, (status, body) = await self._handle(scope, receive, state["committer"])
-        metrics.count_webhook(event_type, outcome_of(body))
-        headers = [*_JSON, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        event_type, answer = await self._handle(scope, receive, state["committer"])
+        metrics.count_webhook(event_type, answer.outcome)
+        headers = [*_JSON, (b"content-length", str(len(answer.body)).encode())]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
 
     async def _handle(
         self, scope: Scope, receive: Receive, committer: Committer
-    ) -> tuple[str, tuple[int, bytes]]:
+    ) -> tuple[str, Answer]:
         token, content_type, length = self._read_headers(scope)
         if not self._authorized(token):
             return "unknown", UNAUTHORIZED
@@ -78,7 +90,7 @@ class WebhookEndpoint:
         except BodyTooLarge:
             return "unknown", self._too_large
         except EventError as e:
-            return "unknown", _error(400, e.error, e.detail)
+            return "unknown", _error(400, "bad_request", e.error, e.detail)
         label = event.event_type if event.event_type in _LABELS else "other"
         if event.queue_key is None:
             return label, IGNORED
@@ -124,7 +136,7 @@ class WebhookEndpoint:
                 return b"".join(chunks)
 
 
-async def _enqueue(committer: Committer, event: WebhookEvent, key: str) -> tuple[int, bytes]:
+async def _enqueue(committer: Committer, event: WebhookEvent, key: str) -> Answer:
     author = event.triggered_by or "unknown"
     record = PendingRecord(
         version=event.resource_version,
@@ -152,19 +164,3 @@ def _is_json(content_type: bytes) -> bool:
 
 
 _LABELS = TIME_ENTRY_EVENTS | set(ENTITY_EVENTS)
-
-_OUTCOMES: dict[bytes, str] = {
-    QUEUED[1]: "queued",
-    DUPLICATE[1]: "duplicate",
-    IGNORED[1]: "ignored",
-    UNAUTHORIZED[1]: "unauthorized",
-    UNSUPPORTED[1]: "unsupported_media_type",
-    UNAVAILABLE[1]: "unavailable",
-}
-
-
-def outcome_of(body: bytes) -> str:
-    """The metric outcome label of an answer body (400/413 bodies vary: bad_request/too_large)."""
-    if body in _OUTCOMES:
-        return _OUTCOMES[body]
-    return "too_large" if body.startswith(b'{"error":"payload') else "bad_request"
