@@ -49,6 +49,11 @@ def arq_settings(url: str) -> RedisSettings:
     return settings
 
 
+def text(value: bytes | str) -> str:
+    """A Redis reply as text (the clients here do not decode: queue payloads stay bytes)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 async def persistence_warnings(redis: Redis) -> list[str]:
     """What makes this Redis unsafe for the queue: no persistence, or an evicting policy."""
     warnings: list[str] = []

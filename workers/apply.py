@@ -45,6 +45,12 @@ class Batch:
         self.counts[outcome] = self.counts.get(outcome, 0) + n
 
 
+def entry_version(entry: Mapping[str, Any]) -> int:
+    """An entry's `resourceVersion` (0 when awork sent none or something else)."""
+    value = entry.get("resourceVersion")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 async def evaluate_entries(
     app: WorkerApp,
     entries: Sequence[dict[str, Any]],
@@ -76,8 +82,7 @@ async def apply_changes(
     evaluations = await evaluate_entries(app, [entry for entry, _ in fresh], locked)
     for (entry, record), evaluation in zip(fresh, evaluations, strict=True):
         batch.triggers[str(entry["id"])] = _trigger(record)
-        version = entry.get("resourceVersion")
-        batch.versions[str(entry["id"])] = version if isinstance(version, int) else 0
+        batch.versions[str(entry["id"])] = entry_version(entry)
         if isinstance(evaluation, Exception):  # keep the entry for an operator
             await _dead(app, [DeadLetter(str(entry["id"]), "rule_error", repr(evaluation))])
             continue

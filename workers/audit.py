@@ -13,6 +13,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from service.store import text as reply_text
+
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -56,11 +58,7 @@ async def read(redis: Redis, key: str, *, count: int = 100) -> list[dict[str, An
     rows = await redis.xrevrange(key, count=count)
     out = []
     for stream_id, fields in rows:
-        row = {_s(k): _s(v) for k, v in fields.items()}
-        row["id"] = _s(stream_id)
+        row = {reply_text(k): reply_text(v) for k, v in fields.items()}
+        row["id"] = reply_text(stream_id)
         out.append(row)
     return out
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

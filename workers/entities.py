@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from service.queue import PendingRecord
-from workers.apply import Batch, apply_changes
+from workers.apply import Batch, apply_changes, entry_version
 from workers.context import WorkerApp
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,8 @@ async def _reevaluate(
     count = 0
     async for page in app.client.list_entries(filterby):
         entries: list[dict[str, Any]] = [e for e in page if isinstance(e, dict) and "id" in e]
-        fresh = [(e, PendingRecord(version=_version(e), event=record.event, by=record.by))
+        fresh = [(e, PendingRecord(version=entry_version(e), event=record.event, by=record.by))
                  for e in entries]  # fmt: skip
         await apply_changes(app, fresh, batch)
         count += len(entries)
     log.info("%s %s changed: %d entries re-evaluated", kind, entity_id, count)
-
-
-def _version(entry: dict[str, Any]) -> int:
-    value = entry.get("resourceVersion")
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0

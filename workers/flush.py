@@ -25,8 +25,9 @@ from typing import Any, TypeVar
 from arq import Retry
 
 from service.queue import CLAIM_LUA, IngestItem, PendingRecord
+from service.store import text
 from workers import deadletters, entities, manual
-from workers.apply import Batch, apply_changes
+from workers.apply import Batch, apply_changes, entry_version
 from workers.awork import AworkRateLimited, AworkRetryable
 from workers.concurrency import gather_limited
 from workers.context import WorkerApp
@@ -75,13 +76,13 @@ async def _claim(app: WorkerApp, job_id: str) -> dict[str, PendingRecord]:
     keys = app.keys
     raw = await app.redis.eval(CLAIM_LUA, 3, keys.pending, keys.claimed(job_id), keys.claims)  # type: ignore[misc]
     pairs = iter(raw)
-    return {_text(k): PendingRecord.from_json(v) for k, v in zip(pairs, pairs, strict=True)}
+    return {text(k): PendingRecord.from_json(v) for k, v in zip(pairs, pairs, strict=True)}
 
 
 async def _hand_back(
     app: WorkerApp, job_id: str, claimed: dict[str, PendingRecord], batch: Batch
 ) -> None:
-    left = {_text(i) for i in await app.redis.hkeys(app.keys.claimed(job_id))}  # type: ignore[misc]
+    left = {text(i) for i in await app.redis.hkeys(app.keys.claimed(job_id))}  # type: ignore[misc]
     await app.requeue.write([IngestItem(i, claimed[i]) for i in sorted(left) if i in claimed])
     batch.count("handed_back", len(left))
 
@@ -103,7 +104,7 @@ async def _retry_or_give_up(app: WorkerApp, job_id: str, error: AworkRetryable) 
     left = await app.redis.hkeys(app.keys.claimed(job_id))  # type: ignore[misc]
     letters = [
         DeadLetter(
-            _text(i),
+            text(i),
             "retries_exhausted",
             str(error),
             status=error.status,
@@ -140,7 +141,7 @@ async def _process(app: WorkerApp, records: dict[str, PendingRecord], batch: Bat
         entry = entries.get(entry_id)
         if entry is None:
             batch.count("gone")
-        elif _version(entry) < max(record.version, floors.get(entry_id, 0)):
+        elif entry_version(entry) < max(record.version, floors.get(entry_id, 0)):
             stale[entry_id] = record
         else:
             fresh.append((entry, record))
@@ -170,7 +171,7 @@ async def _known_versions(app: WorkerApp, ids: Sequence[str]) -> dict[str, int]:
 async def _remember_versions(app: WorkerApp, entries: Any) -> None:
     async with app.redis.pipeline(transaction=False) as pipe:
         for entry in entries:
-            pipe.set(app.keys.version(str(entry["id"])), _version(entry), ex=VERSION_TTL)
+            pipe.set(app.keys.version(str(entry["id"])), entry_version(entry), ex=VERSION_TTL)
         await pipe.execute()
 
 
@@ -189,15 +190,6 @@ async def _requeue_stale(app: WorkerApp, stale: dict[str, PendingRecord], batch:
         ]
         await deadletters.add(app.redis, app.keys.dead, letters)
         batch.count("stale_dead", len(give_up))
-
-
-def _version(entry: dict[str, Any]) -> int:
-    value = entry.get("resourceVersion")
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

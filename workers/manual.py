@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from service.queue import PendingRecord
+from service.store import text
 from workers.context import WorkerApp
 from workers.rules import Attribute
 from workers.ruleset import ATTRIBUTES
@@ -61,5 +62,5 @@ async def locks(
 
 
 def _attribute(member: bytes | str) -> Attribute | None:
-    text = member.decode() if isinstance(member, bytes) else member
-    return next((a for a in ATTRIBUTES if a == text), None)
+    name = text(member)
+    return next((a for a in ATTRIBUTES if a == name), None)

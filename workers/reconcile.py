@@ -35,8 +35,9 @@ from typing import Any
 from arq import Retry
 
 from service.queue import PendingRecord
+from service.store import text
 from workers import manual
-from workers.apply import Batch, apply_changes
+from workers.apply import Batch, apply_changes, entry_version
 from workers.awork import AworkRateLimited, AworkRejected, AworkRetryable
 from workers.context import WorkerApp
 
@@ -110,7 +111,7 @@ async def _apply(app: WorkerApp, entries: list[dict[str, Any]], batch: Batch) ->
     own = sum(1 for e in entries if e.get("updatedBy") == app.me)
     if own:
         batch.count("by_service", own)
-    fresh = [(e, PendingRecord(event="reconcile", version=_version(e))) for e in entries]
+    fresh = [(e, PendingRecord(event="reconcile", version=entry_version(e))) for e in entries]
     locked = await manual.locks(app, [(str(e["id"]), r) for e, r in fresh])
     await apply_changes(app, fresh, batch, locked)
 
@@ -119,8 +120,7 @@ async def _queued(app: WorkerApp, ids: list[str]) -> set[str]:
     """Which of `ids` wait in the pending hash or in a flush's claim right now."""
     if not ids:
         return set()
-    claims = [c.decode() if isinstance(c, bytes) else c
-              for c in await app.redis.smembers(app.keys.claims)]  # type: ignore[misc]  # fmt: skip
+    claims = [text(c) for c in await app.redis.smembers(app.keys.claims)]  # type: ignore[misc]
     async with app.redis.pipeline(transaction=False) as pipe:
         for key in [app.keys.pending, *claims]:
             pipe.hmget(key, ids)
@@ -135,7 +135,7 @@ def checkpoint_key(app: WorkerApp) -> str:
 async def read_checkpoint(app: WorkerApp) -> datetime:
     """Where the next run starts: the saved checkpoint, or `RECONCILE_LOOKBACK_HOURS` ago."""
     raw = await app.redis.get(checkpoint_key(app))
-    saved = _parse(raw.decode() if isinstance(raw, bytes) else raw) if raw else None
+    saved = _parse(text(raw)) if raw else None
     lookback = timedelta(hours=app.settings.reconcile_lookback_hours)
     return saved or datetime.now(UTC) - lookback
 
@@ -172,22 +172,17 @@ def _parse(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _version(entry: dict[str, Any]) -> int:
-    value = entry.get("resourceVersion")
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
 async def _lock(app: WorkerApp, job_id: str) -> bool:
     key = f"{app.keys.prefix}:reconcile:lock"
     ttl = app.settings.flush_timeout_seconds + 10
     if await app.redis.set(key, job_id, nx=True, ex=ttl):
         return True
     holder = await app.redis.get(key)
-    return (holder.decode() if isinstance(holder, bytes) else holder) == job_id  # a retry
+    return holder is not None and text(holder) == job_id  # a retry
 
 
 async def _unlock(app: WorkerApp, job_id: str) -> None:
     key = f"{app.keys.prefix}:reconcile:lock"
     holder = await app.redis.get(key)
-    if (holder.decode() if isinstance(holder, bytes) else holder) == job_id:
+    if holder is not None and text(holder) == job_id:
         await app.redis.delete(key)

@@ -16,6 +16,7 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from service.queue import FLUSH_FUNCTION, NEWER_LUA, FlushSlot
+from service.store import text
 from workers.context import WorkerApp
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ async def restore_orphans(app: WorkerApp) -> int:
     keys = app.keys
     restored = 0
     for raw in await app.redis.smembers(keys.claims):  # type: ignore[misc]
-        claim = raw.decode() if isinstance(raw, bytes) else raw
+        claim = text(raw)
         job_id = claim.split(":claimed:", 1)[1]
         if await app.redis.exists(f"arq:job:{job_id}", f"arq:in-progress:{job_id}"):
             continue
