@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from redis.asyncio import Redis
 
 FLUSH_FUNCTION = "flush"
 """Name of the arq job that drains `pending` (registered in `workers.main.WorkerSettings`)."""
@@ -219,6 +220,15 @@ if redis.call('EXISTS', KEYS[2]) == 0 and redis.call('EXISTS', KEYS[1]) == 1 the
 end
 return redis.call('HGETALL', KEYS[2])
 """
+
+
+async def busy(redis: Redis, keys: Keys) -> bool:
+    """True while entries are pending or claimed, or a flush job is queued or running (arq
+    keeps a job in its queue until it finished)."""
+    if await redis.exists(keys.pending) or await redis.scard(keys.claims):  # type: ignore[misc]
+        return True
+    jobs = await redis.zrange(keys.queue, 0, -1)
+    return any(b":flush:" in job for job in jobs)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from service.queue import Keys
+from service.queue import Keys, busy
 from service.sandbox import SandboxState
 from tests.conftest import WEBHOOK_TOKEN
 from tests.loadgen import post_all
@@ -37,9 +37,7 @@ async def quiet(redis: Redis, prefix: str, sandbox: SandboxState, timeout: float
             raise AssertionError("the pipeline did not become quiet in time")
         await asyncio.sleep(0.15)
         await sandbox.settle()
-        busy = await redis.exists(keys.pending) or await redis.scard(keys.claims)  # type: ignore[misc]
-        flushes = [k async for k in redis.scan_iter(match=f"arq:job:{prefix}:flush:*", count=1000)]
-        calm = 0 if busy or flushes else calm + 1
+        calm = 0 if await busy(redis, keys) else calm + 1
 
 
 def resolved_rules(path: str, sandbox: SandboxState) -> RuleSet:

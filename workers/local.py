@@ -23,7 +23,7 @@ from arq.worker import Worker
 
 from service.app import create_app
 from service.localredis import ensure
-from service.queue import Keys
+from service.queue import Keys, busy
 from service.sandbox import Faults, Workspace, create_sandbox, running, seed_workspace
 from service.settings import Settings, load_settings
 from service.store import connect, purge_prefix
@@ -163,11 +163,7 @@ async def wait_until_converged(stack: Stack, redis: Any, rules: Any, timeout: fl
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await asyncio.sleep(0.5)
-        busy = await redis.exists(keys.pending) or await redis.scard(keys.claims)
-        flushes = [
-            k async for k in redis.scan_iter(match=f"arq:job:{keys.prefix}:flush:*", count=1000)
-        ]
-        if busy or flushes:
+        if await busy(redis, keys):
             continue
         if not any(plan(e, rules) for e in stack.sandbox.workspace.entries.values()):
             return True
