@@ -63,10 +63,6 @@ class WebhookEvent:
     changed: tuple[str, ...] = ()
 
     @property
-    def is_time_entry(self) -> bool:
-        return self.event_type in TIME_ENTRY_EVENTS
-
-    @property
     def queue_key(self) -> str | None:
         """The pending-hash field of this event: the entry id, `<kind>:<id>` for a project,
         task or company change, None for events the service does not act on."""

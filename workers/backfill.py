@@ -103,7 +103,6 @@ class Run:
     resumed_after: int = 0
     page: int = 0
     totals: Tally = field(default_factory=Tally)
-    finished: bool = False
     stopping: bool = False
     """Ctrl-C was pressed: stop after the page in hand."""
 
@@ -143,7 +142,6 @@ async def backfill(app: WorkerApp, run: Run, *, restart: bool, progress: Progres
             await checkpoint.save(run.page, base + this + Tally.from_metrics(app.metrics))
         raise
     await checkpoint.clear()
-    run.finished = True
 
 
 async def _fix_page(app: WorkerApp, plan: Plan, page: int, tally: Tally) -> EntryPage:

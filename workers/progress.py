@@ -42,11 +42,6 @@ class Progress:
         self._line_length = 0
         self._base = 0
 
-    @property
-    def enabled(self) -> bool:
-        """Whether anything is drawn (stderr is a terminal)."""
-        return self._enabled
-
     def start_at(self, done: int) -> None:
         """Work already done before this run (a resumed backfill): counted, not in the rate."""
         self.done = self._base = done
