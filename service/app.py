@@ -35,12 +35,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         redis = connect(settings.redis_url, retries=2)
         keys = Keys(settings.redis_prefix)
-        committer = Committer(
-            redis,
-            keys,
-            dedup_ttl=settings.dedup_ttl_seconds,
-            window_seconds=settings.coalesce_window_seconds,
-        )
+        committer = Committer.for_settings(redis, settings)
         for warning in await persistence_warnings(redis):
             log.warning(warning)
         await committer.start()

@@ -17,6 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from service.queue import INGEST_LUA, IngestItem, Keys, ingest_call
+from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,16 @@ class Committer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._script: Any = redis.register_script(INGEST_LUA)
+
+    @classmethod
+    def for_settings(cls, redis: Redis, settings: Settings) -> Committer:
+        """The committer of the installation `settings` describe (prefix, TTL, window)."""
+        return cls(
+            redis,
+            Keys(settings.redis_prefix),
+            dedup_ttl=settings.dedup_ttl_seconds,
+            window_seconds=settings.coalesce_window_seconds,
+        )
 
     async def submit(self, item: IngestItem) -> bool:
         """Write `item`; True when it was new, False for a duplicate. Raises on Redis errors."""

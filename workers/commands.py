@@ -77,12 +77,7 @@ def dead_letters(args: argparse.Namespace) -> int:
 async def _requeue(settings: Settings, redis: Any, entry_ids: list[str]) -> None:
     from service.ingest import Committer
 
-    writer = Committer(
-        redis,
-        Keys(settings.redis_prefix),
-        dedup_ttl=settings.dedup_ttl_seconds,
-        window_seconds=settings.coalesce_window_seconds,
-    )
+    writer = Committer.for_settings(redis, settings)
     items = [IngestItem(i, PendingRecord(event="replay")) for i in sorted(set(entry_ids))]
     if items:
         await writer.write(items)

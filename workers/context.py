@@ -88,8 +88,7 @@ async def create_worker_app(
         await http.aclose()
         raise
     await redis.set(keys.me, me)
-    requeue = Committer(redis, keys, dedup_ttl=settings.dedup_ttl_seconds,
-                        window_seconds=settings.coalesce_window_seconds)  # fmt: skip
+    requeue = Committer.for_settings(redis, settings)
     lookups = Lookups(client, redis, keys, settings.lookup_cache_ttl_seconds)
     return WorkerApp(settings, redis, keys, http, client, rules, me, metrics, requeue, lookups)
 
