@@ -56,7 +56,7 @@ async def flush(ctx: dict[str, Any]) -> dict[str, int]:
     try:
         for ids in _chunks(sorted(claimed), CHUNK):
             if time.monotonic() > deadline:
-                await _hand_back(app, job_id, claimed, batch)
+                batch.count("handed_back", await give_back(app, app.keys.claimed(job_id)))
                 break
             await _process(app, {i: claimed[i] for i in ids}, batch)
             await app.redis.hdel(app.keys.claimed(job_id), *ids)  # type: ignore[misc]
@@ -79,12 +79,19 @@ async def _claim(app: WorkerApp, job_id: str) -> dict[str, PendingRecord]:
     return {text(k): PendingRecord.from_json(v) for k, v in zip(pairs, pairs, strict=True)}
 
 
-async def _hand_back(
-    app: WorkerApp, job_id: str, claimed: dict[str, PendingRecord], batch: Batch
-) -> None:
-    left = {text(i) for i in await app.redis.hkeys(app.keys.claimed(job_id))}  # type: ignore[misc]
-    await app.requeue.write([IngestItem(i, claimed[i]) for i in sorted(left) if i in claimed])
-    batch.count("handed_back", len(left))
+async def give_back(app: WorkerApp, claim_key: str) -> int:
+    """Return what is left of a claim to the queue — merged, like any event, with what arrived
+    for those entries since — and drop the claim. Used when a flush runs out of time and by the
+    sweeper for the claim of a job that is gone."""
+    raw = await app.redis.hgetall(claim_key)  # type: ignore[misc]
+    items = [IngestItem(text(k), PendingRecord.from_json(v)) for k, v in sorted(raw.items())]
+    if items:
+        await app.requeue.write(items)
+    async with app.redis.pipeline(transaction=True) as pipe:
+        pipe.delete(claim_key)
+        pipe.srem(app.keys.claims, claim_key)
+        await pipe.execute()
+    return len(items)
 
 
 async def _release(app: WorkerApp, job_id: str) -> None:

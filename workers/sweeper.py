@@ -1,7 +1,7 @@
 """The `sweep` cron job: the safety net under the coalescing queue.
 
-- A claim whose flush job is gone (it failed for good, or arq dropped it) is merged back into the
-  pending hash, keeping the newest version of each entry: nothing claimed is ever lost.
+- A claim whose flush job is gone (it failed for good, or arq dropped it) goes back into the
+  queue (`workers.flush.give_back`): nothing claimed is ever lost.
 - When entries are pending and no flush job exists for the current window (a web pod crashed
   between its write and the job, or a worker's clock ran ahead), a flush is scheduled.
 """
@@ -15,35 +15,15 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from service.queue import FLUSH_FUNCTION, NEWER_LUA, FlushSlot
+from service.queue import FLUSH_FUNCTION, FlushSlot
 from service.store import text
 from workers.context import WorkerApp
+from workers.flush import give_back
 
 log = logging.getLogger(__name__)
 
 RECONCILE_FUNCTION = "reconcile"
 CHECK_WEBHOOK_FUNCTION = "check_webhook"
-
-# KEYS: claimed hash, pending hash, claims set. Merges every claimed field back (newest wins).
-RESTORE_LUA = (
-    NEWER_LUA
-    + """
-local fields = redis.call('HGETALL', KEYS[1])
-for i = 1, #fields, 2 do
-  local cur = redis.call('HGET', KEYS[2], fields[i])
-  local keep = fields[i + 1]
-  if cur then
-    local a = cjson.decode(cur)
-    local b = cjson.decode(keep)
-    if newer(a.v, b.v) then keep = cur end
-  end
-  redis.call('HSET', KEYS[2], fields[i], keep)
-end
-redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[3], KEYS[1])
-return #fields / 2
-"""
-)
 
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
@@ -83,10 +63,10 @@ async def restore_orphans(app: WorkerApp) -> int:
         job_id = claim.split(":claimed:", 1)[1]
         if await app.redis.exists(f"arq:job:{job_id}", f"arq:in-progress:{job_id}"):
             continue
-        n = await app.redis.eval(RESTORE_LUA, 3, claim, keys.pending, keys.claims)  # type: ignore[misc]
+        n = await give_back(app, claim)
         if n:
             log.warning("restored %d entries of orphaned claim %s", n, claim)
-        restored += int(n)
+        restored += n
     return restored
 
 
