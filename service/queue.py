@@ -9,6 +9,17 @@ Layout in Redis (every key starts with `REDIS_PREFIX`, `awb` by default):
     <p>:queue               arq's queue (sorted set) of flush jobs
     arq:job:<p>:flush:<n>   arq's job for coalescing window n (written here by Lua, arq's format)
 
+and, written by the workers:
+
+    <p>:ver:<entry>         newest resourceVersion read (stale reads are refused)
+    <p>:fence:<entry>:<a>   version a write of attribute a was decided on (no double writes)
+    <p>:manual:<entry>      attributes people set by hand (`respect_manual_changes`)
+    <p>:cache:…             projects, tasks, companies, custom-field names (TTL)
+    <p>:audit <p>:dead      the audit stream, the dead letters
+    <p>:limiter:…           the shared rate limit; <p>:me the API user's id
+    <p>:attempts:<job>      transient failures of one flush; <p>:due:<job> periodic job timers
+    <p>:reconcile:…         the sweep's checkpoint and lock; <p>:backfill:<digest> checkpoints
+
 A webhook costs one Lua call that (1) sets the dedup key, (2) merges the entry into `pending`
 keeping the newest `resourceVersion`, and (3) makes sure a flush job exists for the end of the
 current coalescing window — the same rule arq's `enqueue_job` follows (skip when the job or its
@@ -91,6 +102,27 @@ class Keys:
 
     def attempts(self, job_id: str) -> str:
         return f"{self.prefix}:attempts:{job_id}"
+
+    def fence(self, entry_id: str, attribute: str) -> str:
+        return f"{self.prefix}:fence:{entry_id}:{attribute}"
+
+    @property
+    def cache(self) -> str:
+        return f"{self.prefix}:cache"
+
+    def due(self, function: str) -> str:
+        return f"{self.prefix}:due:{function}"
+
+    @property
+    def reconcile_checkpoint(self) -> str:
+        return f"{self.prefix}:reconcile:checkpoint"
+
+    @property
+    def reconcile_lock(self) -> str:
+        return f"{self.prefix}:reconcile:lock"
+
+    def backfill(self, digest: str) -> str:
+        return f"{self.prefix}:backfill:{digest}"
 
     def flush_job_id(self, bucket: int) -> str:
         return f"{self.prefix}:flush:{bucket}"

@@ -36,7 +36,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service.queue import PendingRecord
+from service.queue import Keys, PendingRecord
 from service.settings import Settings, load_settings
 from workers import manual
 from workers.apply import Batch, apply_changes
@@ -70,7 +70,7 @@ class Plan:
         return hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:16]
 
     def checkpoint_key(self, prefix: str) -> str:
-        return f"{prefix}:backfill:{self.digest}"
+        return Keys(prefix).backfill(self.digest)
 
 
 @dataclass

@@ -19,7 +19,7 @@ TTL_SECONDS = 86_400
 
 
 def _key(app: WorkerApp, change: Change) -> str:
-    return f"{app.keys.prefix}:fence:{change.entry_id}:{change.attribute}"
+    return app.keys.fence(change.entry_id, change.attribute)
 
 
 async def unwritten(

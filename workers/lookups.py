@@ -54,7 +54,7 @@ class Lookups:
     def __init__(self, client: AworkClient, redis: Redis, keys: Keys, ttl: int) -> None:
         self._client = client
         self._redis = redis
-        self._prefix = f"{keys.prefix}:cache"
+        self._prefix = keys.cache
         self._ttl = ttl
 
     async def enrich(self, entries: Sequence[dict[str, Any]], fields: Iterable[str]) -> None:

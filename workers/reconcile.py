@@ -129,7 +129,7 @@ async def _queued(app: WorkerApp, ids: list[str]) -> set[str]:
 
 
 def checkpoint_key(app: WorkerApp) -> str:
-    return f"{app.keys.prefix}:reconcile:checkpoint"
+    return app.keys.reconcile_checkpoint
 
 
 async def read_checkpoint(app: WorkerApp) -> datetime:
@@ -173,7 +173,7 @@ def _parse(text: str) -> datetime | None:
 
 
 async def _lock(app: WorkerApp, job_id: str) -> bool:
-    key = f"{app.keys.prefix}:reconcile:lock"
+    key = app.keys.reconcile_lock
     ttl = app.settings.flush_timeout_seconds + 10
     if await app.redis.set(key, job_id, nx=True, ex=ttl):
         return True
@@ -182,7 +182,7 @@ async def _lock(app: WorkerApp, job_id: str) -> bool:
 
 
 async def _unlock(app: WorkerApp, job_id: str) -> None:
-    key = f"{app.keys.prefix}:reconcile:lock"
+    key = app.keys.reconcile_lock
     holder = await app.redis.get(key)
     if holder is not None and text(holder) == job_id:
         await app.redis.delete(key)

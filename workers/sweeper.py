@@ -45,7 +45,7 @@ async def start_due_jobs(app: WorkerApp, redis: ArqRedis) -> int:
         (RECONCILE_FUNCTION, settings.reconcile_interval_seconds),
         (CHECK_WEBHOOK_FUNCTION, webhook_interval),
     ):
-        due_key = f"{app.keys.prefix}:due:{name}"
+        due_key = app.keys.due(name)
         if interval and await app.redis.set(due_key, "1", nx=True, ex=interval):
             job_id = f"{app.keys.prefix}:{name}:{int(time.time())}"
             started += (
