@@ -26,7 +26,7 @@ help:  ## list the commands
 install: .venv/.installed  ## create .venv from the lock file
 
 redis: install  ## make sure Redis answers at REDIS_URL (starts one on loopback if needed)
-	@$(PY) -m service.localredis $(REDIS_URL)
+	@$(PY) -m workers.cli.localredis $(REDIS_URL)
 
 demo: install redis  ## the main job end to end: sandbox, web app, worker, a burst of webhooks
 	@.venv/bin/awork-billing demo
@@ -35,13 +35,14 @@ run: install redis  ## web app on :8000 + worker (+ the awork sandbox on :8081 w
 	@.venv/bin/awork-billing run
 
 test: install  ## the test suite (real Redis, real arq workers, the sandbox as awork)
-	@$(PY) -m service.localredis $${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
+	@$(PY) -m workers.cli.localredis $${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
 	$(PY) -m pytest
 
-check: install  ## ruff format --check, ruff check, mypy --strict
+check: install  ## ruff format --check, ruff check, mypy --strict, the import contracts
 	.venv/bin/ruff format --check service workers tests
 	.venv/bin/ruff check service workers tests
 	.venv/bin/mypy --strict service workers tests
+	.venv/bin/lint-imports
 
 bench: install redis  ## benchmarks (figures and ratios, not tests)
 	$(PY) -m tests.bench

@@ -2,57 +2,25 @@
 arq workers, and the awork sandbox as the only stand-in.
 
 Redis: `TEST_REDIS_URL` (default redis://127.0.0.1:6379/9; `make test` starts one if none
-answers). A test that needs Redis fails — never skips — when it is missing.
+answers). A test that needs Redis fails — never skips — when it is missing. The constants and
+`make_settings` live in `tests.support.config`.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
 from service.app import create_app
+from service.contract.redis import connect, purge_prefix
+from service.contract.settings import Settings
 from service.sandbox import SandboxState, create_sandbox, running, seed_workspace
-from service.settings import Settings, load_settings
-from service.store import connect, purge_prefix
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
-SANDBOX_TOKEN = "sandbox-token"
-WEBHOOK_TOKEN = "test-webhook-token"
-
-DEFAULT_RULES = """
-version: 1
-rules:
-  - name: internal-work-is-unbillable
-    when:
-      project.company.name: "Our Agency GmbH"
-    then:
-      billable: false
-  - name: retainers-are-billed
-    when:
-      any:
-        - project.name: {startswith: "RET "}
-        - project.projectType.name: "Retainer"
-    then:
-      billable: true
-      billed: true
-  - name: calls-are-meetings
-    when:
-      note: {matches: "(?i)\\\\b(meeting|call)\\\\b"}
-    then:
-      type_of_work: {name: "Meeting"}
-  - name: client-work-is-billable
-    when:
-      project.company.name: {exists: true}
-    then:
-      billable: true
-"""
+from tests.support.config import DEFAULT_RULES, REDIS_URL, make_settings
 
 
 @pytest.fixture
@@ -85,20 +53,6 @@ def rules_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(prefix: str, rules_file: Path) -> Settings:
     return make_settings(prefix, rules_file)
-
-
-def make_settings(prefix: str, rules_file: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "redis_url": REDIS_URL,
-        "redis_prefix": prefix,
-        "rules_file": str(rules_file),
-        "awork_api_url": "http://127.0.0.1:9",
-        "awork_api_token": SANDBOX_TOKEN,
-        "webhook_token": WEBHOOK_TOKEN,
-        "coalesce_window_seconds": 0.2,
-    }
-    values.update(overrides)
-    return load_settings(**values)
 
 
 @pytest.fixture

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
-from arq import Retry
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 
 PREFIX = "awork_billing"
-T = TypeVar("T")
 # the *_created series only double the scrape size
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
@@ -70,30 +65,6 @@ class WorkerMetrics:
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 when absent): for tests and the demo's summary."""
         return self.registry.get_sample_value(name, labels) or 0.0
-
-
-def counted(name: str, job: Callable[..., Awaitable[T]]) -> Callable[..., Coroutine[Any, Any, T]]:
-    """`job` counting its outcomes in `awork_billing_jobs_total{function, outcome}`."""
-
-    @functools.wraps(job)
-    async def wrapper(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> T:
-        metrics: WorkerMetrics | None = getattr(ctx.get("app"), "metrics", None)
-        outcome = "failed"
-        try:
-            result = await job(ctx, *args, **kwargs)
-            outcome = "success"
-            return result
-        except Retry:
-            outcome = "retry"
-            raise
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        finally:
-            if metrics is not None:
-                metrics.jobs.labels(name, outcome).inc()
-
-    return wrapper
 
 
 class JsonFormatter(logging.Formatter):

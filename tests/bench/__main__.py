@@ -10,8 +10,8 @@ import time
 
 from redis.asyncio import Redis
 
-from service.settings import Settings
-from service.store import connect, purge_prefix
+from service.contract.redis import connect, purge_prefix
+from service.contract.settings import Settings
 from tests.bench import report
 from tests.bench.burst import convergence_figure, frugality_figure
 from tests.bench.engine import measure_engine
@@ -20,7 +20,7 @@ from tests.bench.latency import latency_figure, measure_latency
 from tests.bench.load import generator_name
 from tests.bench.naive import measure_naive
 from tests.bench.pipeline import BURST_RULES, bench_settings, process_stack, run_burst
-from tests.conftest import REDIS_URL, make_settings
+from tests.support.config import REDIS_URL, make_settings
 
 WINDOW = float(Settings.model_fields["coalesce_window_seconds"].default)
 STARTED = time.monotonic()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from service.contract.settings import Settings
 from service.sandbox import Faults
-from service.settings import Settings
 from tests.bench.report import Figure
 
 if TYPE_CHECKING:  # naive -> pipeline -> burst at run time

@@ -15,8 +15,7 @@ from service.sandbox import seed_workspace
 from tests.bench.pipeline import ENTRIES, SEED
 from tests.bench.report import Figure
 from tests.bench.rulegen import fifty_rules
-from workers.rules import evaluate
-from workers.ruleset import RuleSet, parse_rules
+from workers.rules import RuleSet, evaluate, parse_rules
 
 TRIVIAL = (
     "version: 1\nrules:\n  - name: everything\n    when: {}\n    then:\n      billable: true\n"

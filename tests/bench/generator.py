@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 import orjson
 
-from tests.loadgen import request
+from tests.support.loadgen import request
 
 
 class Load:

@@ -19,13 +19,13 @@ from statistics import mean, median
 import orjson
 from redis.asyncio import Redis
 
-from service.queue import Keys
+from service.contract import Keys
+from service.contract.settings import Settings
 from service.sandbox import envelope, seed_workspace
-from service.settings import Settings
 from tests.bench.load import CONNECTIONS, LoadRun, generator_name, run_load
 from tests.bench.report import Figure
 from tests.bench.servers import Server, bare_server, cores, pinned, service_server
-from tests.conftest import WEBHOOK_TOKEN
+from tests.support.config import WEBHOOK_TOKEN
 
 SECONDS = 6.0
 WARM_UP = 2.0
@@ -52,10 +52,17 @@ def body_template(path: Path = TEMPLATE) -> Path:
     return path
 
 
-_CHANGED = [("Note", "note"), ("Duration", "duration"), ("StartTimeUtc", "startTimeUtc"),
-            ("EndTimeUtc", "endTimeUtc"), ("StartDateUtc", "startDateUtc"),
-            ("EndDateUtc", "endDateUtc"), ("UpdatedOn", "updatedOn"),
-            ("TypeOfWorkId", "typeOfWorkId"), ("IsBillable", "isBillable")]  # fmt: skip
+_CHANGED = [
+    ("Note", "note"),
+    ("Duration", "duration"),
+    ("StartTimeUtc", "startTimeUtc"),
+    ("EndTimeUtc", "endTimeUtc"),
+    ("StartDateUtc", "startDateUtc"),
+    ("EndDateUtc", "endDateUtc"),
+    ("UpdatedOn", "updatedOn"),
+    ("TypeOfWorkId", "typeOfWorkId"),
+    ("IsBillable", "isBillable"),
+]
 
 
 async def measure_ingest(redis: Redis, settings: Settings) -> Figure:

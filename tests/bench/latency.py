@@ -20,11 +20,10 @@ import orjson
 from service.sandbox import SandboxState, envelope
 from tests.bench.pipeline import WRITE_TEMPLATE, person
 from tests.bench.report import Figure
-from tests.loadgen import post_all
-from tests.support import HEADERS, resolved_rules
-from workers.local import Stack
-from workers.rules import is_running_timer, plan
-from workers.ruleset import RuleSet
+from tests.support.loadgen import post_all
+from tests.support.pipeline import HEADERS, resolved_rules
+from workers.cli.stack import Stack
+from workers.rules import RuleSet, is_running_timer, plan
 
 SAMPLES = 20
 GAP = (0.3, 1.3)

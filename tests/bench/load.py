@@ -54,8 +54,17 @@ async def run_load(url: str, template: Path, run: int, token: str, seconds: floa
     if wrk is not None:
         args = [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "-s", str(LUA), url, "--"]
     else:
-        args = [sys.executable, "-m", "tests.bench.generator", url, "--seconds", f"{seconds:g}",
-                "--connections", str(CONNECTIONS), "--"]  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "tests.bench.generator",
+            url,
+            "--seconds",
+            f"{seconds:g}",
+            "--connections",
+            str(CONNECTIONS),
+            "--",
+        ]
     args += [str(template), str(run), token]
     proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()

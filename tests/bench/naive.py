@@ -20,11 +20,10 @@ import httpx
 
 from service.sandbox import Faults, create_sandbox, running, seed_workspace
 from tests.bench.pipeline import ENTRIES, SEED, WRITE_TEMPLATE
-from tests.conftest import SANDBOX_TOKEN
-from tests.support import resolved_rules
-from workers.awork import BATCH_OPERATIONS
-from workers.rules import plan
-from workers.ruleset import RuleSet
+from tests.support.config import SANDBOX_TOKEN
+from tests.support.pipeline import resolved_rules
+from workers.awork.client import BATCH_OPERATIONS
+from workers.rules import RuleSet, plan
 
 SAMPLE_EVERY = 5
 CONCURRENCY = 16

@@ -22,18 +22,17 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from service.queue import Keys
+from service.contract import Keys
+from service.contract.settings import Settings
 from service.sandbox import SandboxState, create_sandbox, envelope, running, seed_workspace
 from service.sandbox.delivery import Deliverer
-from service.settings import Settings
 from tests.bench.burst import Burst
 from tests.bench.servers import child_pid, cpu_seconds
-from tests.conftest import SANDBOX_TOKEN, WEBHOOK_TOKEN, make_settings
-from tests.processes import web_process, worker_process
-from tests.support import pending_changes, quiet, resolved_rules
-from workers.local import Stack, register_webhook
-from workers.rules import plan
-from workers.ruleset import RuleSet
+from tests.support.config import SANDBOX_TOKEN, make_settings
+from tests.support.pipeline import pending_changes, quiet, resolved_rules
+from tests.support.processes import web_process, worker_process
+from workers.cli.stack import Stack, register_webhook
+from workers.rules import RuleSet, plan
 
 SEED = 1
 ENTRIES = 5000
@@ -58,8 +57,9 @@ def bench_settings(prefix: str, window: float) -> Settings:
     The reconciliation sweep is off: started with the worker, it would find the 5,000 entries
     just touched and converge them itself, so the figures would not measure the webhook path.
     """
-    return make_settings(prefix, BURST_RULES, coalesce_window_seconds=window,
-                         reconcile_interval_seconds=0)  # fmt: skip
+    return make_settings(
+        prefix, BURST_RULES, coalesce_window_seconds=window, reconcile_interval_seconds=0
+    )
 
 
 @contextlib.asynccontextmanager
@@ -70,13 +70,13 @@ async def process_stack(redis: Redis, settings: Settings) -> AsyncIterator[Stack
         settings = settings.model_copy(update={"awork_api_url": sandbox_url})
         async with web_process(settings) as web_url, worker_process(settings):
             target = f"{web_url}/webhooks/awork"
-            await register_webhook(sandbox_url, SANDBOX_TOKEN, target, WEBHOOK_TOKEN)
+            await register_webhook(settings, SANDBOX_TOKEN, target)
             await _worker_ready(redis, Keys(settings.redis_prefix))
             yield Stack(settings, sandbox_url, web_url, sandbox_app.state.sandbox)
 
 
 async def _worker_ready(redis: Redis, keys: Keys, timeout: float = 30) -> None:
-    """The worker has started once it stored its awork identity (`workers.context`)."""
+    """The worker has started once it stored its awork identity (`workers.apply.Billing.start`)."""
     deadline = time.monotonic() + timeout
     while not await redis.exists(keys.me):
         if time.monotonic() > deadline:
@@ -156,9 +156,16 @@ class _Sent:
 async def _send(url: str, at: float) -> _Sent:
     """Run `tests.bench.sender` over `BODIES`; every webhook must be answered 202."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.bench.sender", url, str(BODIES), str(CONNECTIONS),
-        "--at", f"{at:.3f}", stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "tests.bench.sender",
+        url,
+        str(BODIES),
+        str(CONNECTIONS),
+        "--at",
+        f"{at:.3f}",
+        stdout=asyncio.subprocess.PIPE,
+    )
     out, _ = await proc.communicate()
     BODIES.unlink(missing_ok=True)
     lines = [x for x in out.decode().splitlines() if x.startswith("BENCH-JSON ")]
@@ -177,8 +184,10 @@ def _fan_out(sandbox: SandboxState) -> list[bytes]:
     by = person(sandbox)
     for entry_id in ws.entries:
         ws.touch_entry(entry_id, by=by)
-    return [orjson.dumps(envelope("timetracking_updated", e, triggered_by=by, changes=None))
-            for e in ws.entries.values()]  # fmt: skip
+    return [
+        orjson.dumps(envelope("timetracking_updated", e, triggered_by=by, changes=None))
+        for e in ws.entries.values()
+    ]
 
 
 async def converged(sandbox: SandboxState, rules: RuleSet, wanted: set[str]) -> float:
@@ -191,7 +200,11 @@ async def converged(sandbox: SandboxState, rules: RuleSet, wanted: set[str]) -> 
     while left:
         await asyncio.sleep(0.01)
         new, seen = sandbox.calls[seen:], len(sandbox.calls)
-        written = {i for c in new if c.template == WRITE_TEMPLATE and isinstance(c.json, dict)
-                   for i in c.json.get("timeEntryIds", [])}  # fmt: skip
+        written = {
+            i
+            for c in new
+            if c.template == WRITE_TEMPLATE and isinstance(c.json, dict)
+            for i in c.json.get("timeEntryIds", [])
+        }
         left -= {i for i in written & left if not plan(sandbox.workspace.entries[i], rules)}
     return time.time()

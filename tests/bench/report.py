@@ -58,8 +58,9 @@ def cpu_model() -> str:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return platform.processor() or "unknown"
-    models = [line.split(":", 1)[1].strip() for line in text.splitlines()
-              if line.startswith("model name")]  # fmt: skip
+    models = [
+        line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")
+    ]
     return models[0] if models else "unknown"
 
 

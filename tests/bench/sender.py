@@ -18,8 +18,8 @@ from collections import Counter
 
 import orjson
 
-from tests.loadgen import post_all
-from tests.support import HEADERS
+from tests.support.loadgen import post_all
+from tests.support.pipeline import HEADERS
 
 
 async def send(url: str, bodies: list[bytes], connections: int, at: float) -> dict[str, object]:

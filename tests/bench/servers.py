@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from service.settings import Settings
-from tests.processes import free_port, stop, web_process
+from service.contract.settings import Settings
+from tests.support.processes import free_port, stop, web_process
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -11,7 +11,7 @@ import pytest
 
 from service.sandbox import create_sandbox, running, seed_workspace
 from tests.deploy.manifests import DEPLOY
-from tests.workers.clisupport import cli, run, use_env
+from tests.support.cli import cli, run, use_env
 
 EXAMPLES = sorted((DEPLOY / "rules").glob("example-*.yaml"))
 
@@ -66,8 +66,9 @@ async def test_examples_simulate_against_the_sandbox(
         use_env(monkeypatch, prefix=prefix, rules_file=EXAMPLES[0], awork_url=url)
         reports: dict[str, Any] = {}
         for path in EXAMPLES:
-            outcome = await cli(capsys, "simulate", "--rules", str(path), "--entries",
-                                str(entries), "--json")  # fmt: skip
+            outcome = await cli(
+                capsys, "simulate", "--rules", str(path), "--entries", str(entries), "--json"
+            )
             assert outcome.code == 0, (path.name, outcome.err)
             reports[path.stem] = outcome.json()
     assert app.state.sandbox.count("POST") == 0
@@ -82,8 +83,7 @@ async def test_examples_simulate_against_the_sandbox(
 
 
 def test_meeting_notes_pattern_keeps_lookalikes_out() -> None:
-    from workers.rules import evaluate
-    from workers.ruleset import load_rules
+    from workers.rules import evaluate, load_rules
 
     rules = load_rules(DEPLOY / "rules" / "example-meetings-by-note.yaml")
     rules = rules.resolve_types({"Meeting": "3f98e277-4cbd-47ad-9c90-a9587403e430"})

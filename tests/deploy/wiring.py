@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
 
-from service.metrics import WebMetrics
+from service.web.metrics import WebMetrics
 from tests.deploy.manifests import (
     Docs,
     Manifest,

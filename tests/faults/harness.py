@@ -21,14 +21,13 @@ import httpx
 import orjson
 from redis.asyncio import Redis
 
-from service.queue import Keys
+from service.contract.redis import connect
 from service.sandbox import SandboxState, Workspace, envelope
-from service.store import connect
-from tests.conftest import WEBHOOK_TOKEN
-from tests.processes import free_port
-from tests.support import pending_changes, quiet
-from workers import audit
-from workers.ruleset import RuleSet
+from tests.support.config import WEBHOOK_TOKEN
+from tests.support.pipeline import pending_changes, quiet
+from tests.support.processes import free_port
+from tests.support.records import audit_rows
+from workers.rules import RuleSet
 
 HEADERS = {"X-Webhook-Token": WEBHOOK_TOKEN, "Content-Type": "application/json"}
 VERSION = re.compile(r"\(v(\d+)\)")
@@ -199,7 +198,7 @@ def lost(sandbox: SandboxState, rules: RuleSet, accepted_ids: Iterable[str]) -> 
 async def duplicate_writes(redis: Redis, prefix: str) -> int:
     """Changes applied more than once for the same version of an entry (a re-run writing again
     what it had written); a person changing the entry back in between is a new version."""
-    rows = await audit.read(redis, Keys(prefix).audit, count=1_000_000)
+    rows = await audit_rows(redis, prefix, count=1_000_000)
     applied = Counter(
         (r["entry"], r["attribute"], r["new"], _version(r["trigger"]))
         for r in rows

@@ -15,9 +15,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from service.queue import Keys
 from service.sandbox import Faults, create_sandbox, envelope, running, seed_workspace
-from tests.conftest import make_settings
 from tests.faults.harness import (
     Clock,
     Figures,
@@ -28,10 +26,11 @@ from tests.faults.harness import (
     lost,
     updates,
 )
-from tests.processes import web_process
-from tests.support import pending_changes, resolved_rules
-from workers import deadletters
-from workers.local import worker_running
+from tests.support.config import make_settings
+from tests.support.pipeline import pending_changes, resolved_rules
+from tests.support.processes import web_process
+from tests.support.records import dead_letters
+from workers.cli.stack import worker_running
 
 pytestmark = pytest.mark.faults
 
@@ -68,12 +67,12 @@ async def test_errors_429_bursts_and_timeouts_from_awork(
             sandbox.faults.update({"force_429": 3})  # a second burst of 429s mid-way
             await sending
             await converge(redis, prefix, sandbox, rules, timeout=90)
-            metrics = worker.ctx["app"].metrics
+            metrics = worker.ctx["process"].metrics
             timeouts = sum(
                 metrics.value("awork_billing_awork_calls_total", operation=op, status="timeout")
                 for op in ("timeentries", "setIsBillable", "setIsBilled", "setTypeOfWork")
             )
-    dead = await deadletters.list_all(redis, Keys(prefix).dead)
+    dead = await dead_letters(redis, prefix)
     missing = lost(sandbox, rules, sender.accepted_ids)
     answered = errors_answered(sandbox)
     report(

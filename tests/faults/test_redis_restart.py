@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 
 from service.app import create_app
-from service.queue import Keys
+from service.contract import Keys
+from service.contract.redis import connect, persistence_warnings
 from service.sandbox import create_sandbox, running, seed_workspace
-from service.store import connect, persistence_warnings
-from tests.conftest import make_settings
 from tests.faults.harness import (
     Clock,
     Figures,
@@ -35,9 +34,10 @@ from tests.faults.harness import (
     updates,
     wait_for,
 )
-from tests.processes import web_process, worker_process
-from tests.support import resolved_rules
-from workers.local import worker_running
+from tests.support.config import make_settings
+from tests.support.pipeline import resolved_rules
+from tests.support.processes import web_process, worker_process
+from workers.cli.stack import worker_running
 
 pytestmark = pytest.mark.faults
 

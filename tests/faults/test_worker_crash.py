@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from service.queue import Keys
+from service.contract import Keys
 from service.sandbox import Faults, create_sandbox, running, seed_workspace
-from tests.conftest import make_settings
 from tests.faults.harness import (
     Clock,
     Figures,
@@ -32,8 +31,9 @@ from tests.faults.harness import (
     updates,
     wait_for,
 )
-from tests.processes import web_process, worker_process
-from tests.support import resolved_rules
+from tests.support.config import make_settings
+from tests.support.pipeline import resolved_rules
+from tests.support.processes import web_process, worker_process
 
 pytestmark = pytest.mark.faults
 

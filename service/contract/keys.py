@@ -1,0 +1,159 @@
+"""Every Redis key the service uses, derived from one prefix (`REDIS_PREFIX`, `awb` by default).
+
+Written by the web app:
+
+    <p>:evt:<hash>          "1" with a TTL: a delivery already accepted (redelivery -> duplicate)
+    <p>:pending             hash entry id -> PendingRecord JSON: entries waiting for a flush
+    <p>:queue               arq's queue (sorted set) of flush jobs
+    arq:job:<p>:flush:<n>   arq's job for coalescing window n (written by Lua, in arq's format)
+
+Written by the workers:
+
+    <p>:claimed:<job id>    hash, the pending entries one flush job took (survives a crash)
+    <p>:claims              set of claimed keys (orphans are merged back by the sweep)
+    <p>:ver:<entry>         newest resourceVersion read (stale reads are refused)
+    <p>:fence:<entry>:<a>   version a write of attribute a was decided on (no double writes)
+    <p>:manual:<entry>      attributes people set by hand (`respect_manual_changes`)
+    <p>:cache:<kind>:<id>   projects, tasks, companies as the rules read them (TTL)
+    <p>:cache:customfields  custom-field names (TTL)
+    <p>:audit  <p>:dead     the audit stream, the dead letters
+    <p>:limiter:log:s|m     the shared rate limit's sliding windows; <p>:limiter:pause
+    <p>:me                  the API user's id (the author of the service's own writes)
+    <p>:attempts:<job>      transient failures of one flush; <p>:due:<job> periodic job timers
+    <p>:reconcile:…         the sweep's checkpoint and lock; <p>:backfill:<digest> checkpoints
+
+and arq's own keys of a job (`arq.constants`): `arq:job:<id>`, `arq:result:<id>`,
+`arq:in-progress:<id>`, `arq:retry:<id>`. Job ids start with the prefix, so installations
+sharing a Redis never meet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ARQ_JOB = "arq:job:"
+ARQ_RESULT = "arq:result:"
+ARQ_IN_PROGRESS = "arq:in-progress:"
+ARQ_RETRY = "arq:retry:"
+"""arq's key prefixes (`arq.constants`; the web app writes arq jobs without importing arq)."""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Names of every Redis key of one installation."""
+
+    prefix: str
+
+    # the queue (service.contract.queue)
+    @property
+    def pending(self) -> str:
+        return f"{self.prefix}:pending"
+
+    @property
+    def claims(self) -> str:
+        return f"{self.prefix}:claims"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}:queue"
+
+    def dedup(self, key: str) -> str:
+        return f"{self.prefix}:evt:{key}"
+
+    def claimed(self, job_id: str) -> str:
+        return f"{self.prefix}:claimed:{job_id}"
+
+    def job_of_claim(self, claim_key: str) -> str:
+        """The flush job id a `claimed(job_id)` key belongs to."""
+        return claim_key.split(":claimed:", 1)[1]
+
+    def flush_job_id(self, bucket: int) -> str:
+        return f"{self.prefix}:flush:{bucket}"
+
+    def job_id(self, function: str, suffix: str) -> str:
+        """The id of a job this installation enqueues (`<p>:<function>:<suffix>`)."""
+        return f"{self.prefix}:{function}:{suffix}"
+
+    def cron_name(self, function: str) -> str:
+        """The name of a cron job (arq's job ids are `cron:<p>:<function>:<run ms>`), so that
+        installations sharing a Redis do not block each other's runs."""
+        return f"cron:{self.prefix}:{function}"
+
+    # the records of what was done
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}:audit"
+
+    @property
+    def dead(self) -> str:
+        return f"{self.prefix}:dead"
+
+    def version(self, entry_id: str) -> str:
+        return f"{self.prefix}:ver:{entry_id}"
+
+    def fence(self, entry_id: str, attribute: str) -> str:
+        return f"{self.prefix}:fence:{entry_id}:{attribute}"
+
+    def manual(self, entry_id: str) -> str:
+        return f"{self.prefix}:manual:{entry_id}"
+
+    # what the workers keep about awork
+    @property
+    def me(self) -> str:
+        return f"{self.prefix}:me"
+
+    def cached(self, kind: str, entity_id: str) -> str:
+        """A cached project, task or company (`kind`) as the rules read it."""
+        return f"{self.prefix}:cache:{kind}:{entity_id}"
+
+    @property
+    def custom_fields(self) -> str:
+        return f"{self.prefix}:cache:customfields"
+
+    @property
+    def limiter_second(self) -> str:
+        return f"{self.prefix}:limiter:log:s"
+
+    @property
+    def limiter_minute(self) -> str:
+        return f"{self.prefix}:limiter:log:m"
+
+    @property
+    def limiter_pause(self) -> str:
+        return f"{self.prefix}:limiter:pause"
+
+    # the workers' own bookkeeping
+    def attempts(self, job_id: str) -> str:
+        return f"{self.prefix}:attempts:{job_id}"
+
+    def due(self, function: str) -> str:
+        return f"{self.prefix}:due:{function}"
+
+    @property
+    def reconcile_checkpoint(self) -> str:
+        return f"{self.prefix}:reconcile:checkpoint"
+
+    @property
+    def reconcile_lock(self) -> str:
+        return f"{self.prefix}:reconcile:lock"
+
+    def backfill(self, digest: str) -> str:
+        return f"{self.prefix}:backfill:{digest}"
+
+    # arq's keys of one job
+    @staticmethod
+    def arq_job(job_id: str) -> str:
+        return f"{ARQ_JOB}{job_id}"
+
+    @staticmethod
+    def arq_result(job_id: str) -> str:
+        return f"{ARQ_RESULT}{job_id}"
+
+    @staticmethod
+    def arq_in_progress(job_id: str) -> str:
+        return f"{ARQ_IN_PROGRESS}{job_id}"
+
+    @property
+    def arq_patterns(self) -> tuple[str, ...]:
+        """Patterns of every key of this installation (for `purge_prefix`)."""
+        return (f"{self.prefix}:*", f"arq:*:{self.prefix}:*")

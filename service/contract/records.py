@@ -1,0 +1,58 @@
+"""What the queue keeps per entry (`PendingRecord`), and one entry to add to it (`IngestItem`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+
+@dataclass
+class PendingRecord:
+    """What the queue keeps per entry until a flush: the newest version seen and who changed it.
+
+    `by` holds the authors of the merged events (the worker skips entries only its own API user
+    touched: its own writes echoing back); `changed` the PascalCase properties people changed, as
+    `<author>|<Property>`.
+    """
+
+    version: int = 0
+    event: str = "timetracking_updated"
+    by: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    first_seen_ms: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        # the version is a string: Lua numbers are doubles and int64 ticks would lose digits
+        return {
+            "v": str(self.version),
+            "e": self.event,
+            "by": self.by,
+            "ch": self.changed,
+            "ts": self.first_seen_ms,
+        }
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> PendingRecord:
+        data = orjson.loads(raw)
+        return cls(
+            version=int(data.get("v", 0)),
+            event=str(data.get("e", "timetracking_updated")),
+            by=[str(b) for b in data.get("by", [])],
+            changed=[str(c) for c in data.get("ch", [])],
+            first_seen_ms=int(data.get("ts", 0)),
+        )
+
+    def trigger(self) -> str:
+        """What caused a decision, for the audit log: `<event> by <authors> (v<version>)`."""
+        who = ",".join(self.by) or "unknown"
+        return f"{self.event} by {who} (v{self.version})"
+
+
+@dataclass(frozen=True)
+class IngestItem:
+    """One entry to merge into `pending`; `dedup_key` None for re-queues without dedup."""
+
+    entry_id: str
+    record: PendingRecord
+    dedup_key: str | None = None

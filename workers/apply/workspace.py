@@ -1,0 +1,199 @@
+"""Workspace data a rule may read beyond the time entry: tags, custom fields, retainer flag.
+
+awork removed tags and custom fields from the models nested in a time entry (api-notes 2.5), so
+rules on `project.tags`, `project.customFields.<name>`, `project.isRetainer`,
+`project.company.tags`, `task.tags` or `task.customFields.<name>` need the project, company or
+task itself. They are loaded only when a rule reads such a field, in bulk (`id in (…)`, ~150 ids a
+call), and cached in Redis for `LOOKUP_CACHE_TTL_SECONDS` in a reduced form; `project_updated`,
+`task_updated`, `company_updated`… webhooks drop a cached item at once (`invalidate`).
+
+`Workspace.enrich` writes the values into the entry's nested `project` / `task` (tags as a list
+of names, custom fields as a mapping of field name to value), where the rules engine reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import orjson
+from redis.asyncio import Redis
+
+from service.contract.keys import Keys
+from workers.awork.client import AworkClient
+
+Kind = Literal["project", "task", "company"]
+PROJECT_FIELDS = ("project.tags", "project.customFields.", "project.isRetainer")
+COMPANY_FIELDS = ("project.company.tags",)
+TASK_FIELDS = ("task.tags", "task.customFields.")
+CUSTOM = ("project.customFields.", "task.customFields.")
+VALUE_KEYS = (
+    "textValue",
+    "numberValue",
+    "dateValue",
+    "booleanValue",
+    "userIdValue",
+    "clientIdValue",
+)
+
+
+def needed(fields: Iterable[str]) -> set[Kind]:
+    """Which kinds of workspace data the rules' `fields` need."""
+    fields = list(fields)
+
+    def reads(prefixes: tuple[str, ...]) -> bool:
+        return any(f.startswith(prefixes) for f in fields)
+
+    kinds: set[Kind] = set()
+    if reads(PROJECT_FIELDS) or reads(COMPANY_FIELDS):
+        kinds.add("project")
+    if reads(COMPANY_FIELDS):
+        kinds.add("company")
+    if reads(TASK_FIELDS):
+        kinds.add("task")
+    return kinds
+
+
+class Workspace:
+    """Bulk, cached reads of projects, companies, tasks and custom-field names."""
+
+    def __init__(self, client: AworkClient, redis: Redis, keys: Keys, ttl: int) -> None:
+        self._client = client
+        self._redis = redis
+        self._keys = keys
+        self._ttl = ttl
+
+    async def enrich(self, entries: Sequence[dict[str, Any]], fields: Iterable[str]) -> None:
+        """Add the data the rules' `fields` need to `entries` (in place)."""
+        fields = list(fields)
+        kinds = needed(fields)
+        if not kinds or not entries:
+            return
+        names = await self._field_names() if any(f.startswith(CUSTOM) for f in fields) else {}
+        projects = await self.load("project", _ids(entries, "projectId", "project"))
+        companies: dict[str, dict[str, Any]] = {}
+        if "company" in kinds:
+            company_ids = {p["companyId"] for p in projects.values() if p.get("companyId")}
+            companies = await self.load("company", company_ids)
+        tasks = await self.load("task", _ids(entries, "taskId", "task")) if "task" in kinds else {}
+        for entry in entries:
+            _apply(entry, projects, companies, tasks, names)
+
+    async def load(self, kind: Kind, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Reduced records of `ids` from the cache, the missing ones from awork in bulk."""
+        wanted = sorted({i for i in ids if i})
+        if not wanted:
+            return {}
+        cached = await self._redis.mget([self._key(kind, i) for i in wanted])
+        found = {i: orjson.loads(v) for i, v in zip(wanted, cached, strict=True) if v}
+        missing = [i for i in wanted if i not in found]
+        for start in range(0, len(missing), READ_CHUNK):
+            fetched = await self._client.lookup(_PATHS[kind], missing[start : start + READ_CHUNK])
+            fresh = {str(item["id"]).lower(): _reduce(kind, item) for item in fetched}
+            await self._store(kind, fresh)
+            found.update(fresh)
+        return found
+
+    async def invalidate(self, kind: str, entity_id: str) -> None:
+        """Forget one cached project, task or company (a webhook said it changed)."""
+        await self._redis.delete(self._key(kind, entity_id.lower()))
+
+    async def _field_names(self) -> dict[str, dict[str, Any]]:
+        """Custom field definitions by id: {name, options: {option id: label}} (cached)."""
+        key = self._keys.custom_fields
+        raw = await self._redis.get(key)
+        if raw:
+            return dict(orjson.loads(raw))
+        definitions = await self._client.custom_field_definitions()
+        names = {str(d["id"]).lower(): _definition(d) for d in definitions}
+        if self._ttl:
+            await self._redis.set(key, orjson.dumps(names), ex=self._ttl)
+        return names
+
+    async def _store(self, kind: Kind, records: dict[str, dict[str, Any]]) -> None:
+        if not self._ttl or not records:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entity_id, record in records.items():
+                pipe.set(self._key(kind, entity_id), orjson.dumps(record), ex=self._ttl)
+            await pipe.execute()
+
+    def _key(self, kind: str, entity_id: str) -> str:
+        return self._keys.cached(kind, entity_id)
+
+
+_PATHS: dict[Kind, str] = {"project": "/projects", "task": "/tasks", "company": "/companies"}
+READ_CHUNK = 150
+"""Ids per lookup read (keeps the URL under 8 KiB, SPEC 7.3)."""
+
+
+def _definition(definition: dict[str, Any]) -> dict[str, Any]:
+    """A custom field definition as cached: its name and its options' labels by id."""
+    options = definition.get("selectionOptions") or []
+    labels = {str(o.get("id")).lower(): o.get("value") for o in options}
+    return {"name": definition.get("name"), "options": labels}
+
+
+def _ids(entries: Sequence[dict[str, Any]], key: str, nested: str) -> set[str]:
+    found = set()
+    for entry in entries:
+        value = entry.get(key) or (entry.get(nested) or {}).get("id")
+        if isinstance(value, str):
+            found.add(value.lower())
+    return found
+
+
+def _reduce(kind: Kind, item: dict[str, Any]) -> dict[str, Any]:
+    """What the rules may read of a project, task or company (small enough to cache)."""
+    record: dict[str, Any] = {
+        "tags": sorted({str(t["name"]) for t in item.get("tags") or [] if t.get("name")}),
+        "customFields": item.get("customFields") or [],
+    }
+    if kind == "project":
+        company = item.get("companyId") or (item.get("company") or {}).get("id")
+        record["isRetainer"] = bool(item.get("isRetainer"))
+        record["companyId"] = str(company).lower() if company else None
+    return record
+
+
+def _custom(values: list[dict[str, Any]], names: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for value in values:
+        definition = names.get(str(value.get("customFieldDefinitionId")).lower())
+        if not definition or not definition.get("name"):
+            continue
+        option = value.get("selectionOptionIdValue")
+        if option:
+            fields[definition["name"]] = definition["options"].get(str(option).lower(), option)
+            continue
+        fields[definition["name"]] = next(
+            (value[k] for k in VALUE_KEYS if value.get(k) is not None), None
+        )
+    return fields
+
+
+def _apply(
+    entry: dict[str, Any],
+    projects: dict[str, dict[str, Any]],
+    companies: dict[str, dict[str, Any]],
+    tasks: dict[str, dict[str, Any]],
+    names: dict[str, dict[str, Any]],
+) -> None:
+    project_id = next(iter(_ids([entry], "projectId", "project")), None)
+    project = projects.get(project_id or "")
+    if project is not None:
+        nested = entry.setdefault("project", {}) or {}
+        entry["project"] = nested
+        nested["tags"] = project["tags"]
+        nested["isRetainer"] = project["isRetainer"]
+        nested["customFields"] = _custom(project["customFields"], names)
+        company = companies.get(project.get("companyId") or "")
+        if company is not None:
+            nested_company = nested.get("company") or {}
+            nested["company"] = {**nested_company, "tags": company["tags"]}
+    task_id = next(iter(_ids([entry], "taskId", "task")), None)
+    task = tasks.get(task_id or "")
+    if task is not None:
+        nested_task = entry.get("task") or {}
+        custom = _custom(task["customFields"], names)
+        entry["task"] = {**nested_task, "tags": task["tags"], "customFields": custom}

@@ -1,0 +1,95 @@
+"""`awork-billing audit` and `awork-billing dead-letters`: what the service did and what it
+could not do, read from Redis."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from service.contract.records import IngestItem, PendingRecord
+from service.contract.settings import load_settings
+from workers.apply.audit import AuditLog
+from workers.apply.deadletters import DeadLetters
+from workers.cli.operator import operator_context
+from workers.cli.tables import table
+from workers.process import ProcessContext
+
+
+def audit(args: argparse.Namespace) -> int:
+    """`awork-billing audit`: the newest changes, filtered, as a table or JSON lines."""
+    settings = load_settings()
+
+    async def read() -> list[dict[str, Any]]:
+        async with operator_context(settings, awork=False) as context:
+            log = AuditLog(context.redis, context.keys.audit)
+            rows = await log.read(count=100_000)
+        rows = [r for r in rows if (not args.entry or r["entry"] == args.entry)]
+        rows = [r for r in rows if (not args.rule or r["rule"] == args.rule)]
+        if args.since is not None:
+            rows = [r for r in rows if _at(r) >= args.since]
+        return rows[: args.limit]
+
+    rows = _run(read())
+    columns = ["at", "entry", "rule", "attribute", "old", "new", "outcome", "trigger"]
+    _print(rows, columns, as_json=args.json)
+    return 0
+
+
+def _at(row: dict[str, Any]) -> datetime:
+    """When an audit row was written (`at`, ISO 8601 UTC); unreadable: the epoch."""
+    try:
+        moment = datetime.fromisoformat(str(row.get("at", "")))
+    except ValueError:
+        return datetime.fromtimestamp(0, UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def dead_letters(args: argparse.Namespace) -> int:
+    """`awork-billing dead-letters list|replay|purge`."""
+    settings = load_settings()
+    if args.action != "list" and not args.ids and not args.all:
+        print(f"awork-billing: dead-letters {args.action} needs ids or --all", file=sys.stderr)
+        return 2
+
+    async def act() -> list[dict[str, Any]]:
+        async with operator_context(settings, awork=False) as context:
+            dead = DeadLetters(context.redis, context.keys.dead)
+            if args.action == "list":
+                return await dead.list_all()
+            taken = await dead.take(None if args.all else args.ids)
+            if args.action == "replay":
+                await _requeue(context, [str(d["entry_id"]) for d in taken])
+            return taken
+
+    rows = _run(act())
+    if args.action == "list":
+        columns = ["id", "entry_id", "reason", "attribute", "value", "rule", "status", "error"]
+        _print(rows, columns, as_json=args.json)
+    else:
+        print(f"{args.action}: {len(rows)} dead letters")
+    return 0
+
+
+async def _requeue(context: ProcessContext, entry_ids: list[str]) -> None:
+    items = [IngestItem(i, PendingRecord(event="replay")) for i in sorted(set(entry_ids))]
+    await context.queue.add(items)
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def _print(rows: Sequence[dict[str, Any]], columns: list[str], *, as_json: bool) -> None:
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, sort_keys=True))
+        return
+    if not rows:
+        print("(none)")
+        return
+    print("\n".join(table(rows, columns)))

@@ -1,0 +1,122 @@
+"""A worker's life: arq's `on_startup` builds the process context and `Billing` once, starts the
+heartbeat and the rules watch; `on_shutdown` stops them and closes the context.
+
+Start-up fails (and the worker exits) when a setting is missing, the rules file is invalid, awork
+rejects the token, or a rule names a type of work awork does not have — never a silent skip.
+Jobs find what they need with `process_of(ctx)` and `billing_of(ctx)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import start_http_server
+
+from service.contract.redis import persistence_warnings
+from service.contract.settings import Settings, load_settings
+from workers.apply.billing import Billing, resolve_types
+from workers.process import ProcessContext
+from workers.rules.parser import load_rules
+from workers.telemetry import WorkerMetrics
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_FILE = Path(os.environ.get("WORKER_HEARTBEAT_FILE", "/tmp/awork-billing/worker.alive"))  # noqa: S108
+HEARTBEAT_SECONDS = 5.0
+
+
+def process_of(ctx: dict[str, Any]) -> ProcessContext:
+    """The worker's process context (set by `startup`)."""
+    process: ProcessContext = ctx["process"]
+    return process
+
+
+def billing_of(ctx: dict[str, Any]) -> Billing:
+    """The worker's `Billing` (set by `startup`)."""
+    billing: Billing = ctx["billing"]
+    return billing
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """arq `on_startup`: settings, rules, awork identity and types of work, metrics, heartbeat."""
+    settings: Settings = ctx.get("settings") or load_settings()
+    metrics: WorkerMetrics | None = ctx.get("metrics")
+    process = ProcessContext.create(settings, redis=ctx["redis"], metrics=metrics)
+    try:
+        billing = await Billing.start(process)
+    except BaseException:
+        await process.aclose()
+        raise
+    for warning in await persistence_warnings(process.redis):
+        log.warning(warning)
+    tasks = [asyncio.create_task(_heartbeat(), name="heartbeat")]
+    if settings.rules_reload_seconds:
+        tasks.append(asyncio.create_task(watch_rules(billing), name="rules-reload"))
+    ctx.update(process=process, billing=billing, tasks=tasks)
+    _serve_metrics(ctx, process.metrics, settings.worker_metrics_port)
+    rules = len(billing.rules.rules)
+    log.info("worker ready: %d rules, api user %s, dry_run=%s", rules, billing.me, settings.dry_run)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """arq `on_shutdown`: stop the background tasks, close the process context."""
+    for task in ctx.pop("tasks", []):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    process: ProcessContext | None = ctx.get("process")
+    if process is not None:
+        await process.aclose()
+    server = ctx.pop("metrics_server", None)
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+
+
+def _serve_metrics(ctx: dict[str, Any], metrics: WorkerMetrics, port: int) -> None:
+    """Prometheus /metrics of this worker process on `port` (a thread; stopped at shutdown)."""
+    if port and "metrics_server" not in ctx:
+        server, _ = start_http_server(port, registry=metrics.registry)
+        ctx["metrics_server"] = server
+
+
+async def watch_rules(billing: Billing) -> None:
+    """Reload the rules when the file changes (a ConfigMap update): validated and resolved
+    first; on any error the rules in force stay and the error is logged."""
+    settings = billing.process.settings
+    path = Path(settings.rules_file)
+    last = await asyncio.to_thread(_digest, path)
+    while True:
+        await asyncio.sleep(settings.rules_reload_seconds)
+        current = await asyncio.to_thread(_digest, path)
+        if current == last:
+            continue
+        last = current
+        try:
+            rules = await resolve_types(billing.process.awork, load_rules(path))
+        except Exception as e:
+            log.error("rules reload failed, keeping the rules in force: %s", e)
+            continue
+        billing.rules = rules
+        log.info("rules reloaded: %d rules from %s", len(rules.rules), path)
+
+
+def _digest(path: Path) -> bytes | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return None
+
+
+async def _heartbeat() -> None:
+    """Touch the heartbeat file while the event loop runs (`awork-billing healthcheck` reads it)."""
+    HEARTBEAT_FILE.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        HEARTBEAT_FILE.touch()  # noqa: ASYNC240 - a tmpfs touch does not block
+        await asyncio.sleep(HEARTBEAT_SECONDS)
