@@ -1,4 +1,5 @@
-"""`gather_limited`: bounded, ordered, and failing with the first error itself."""
+"""`gather_limited`: bounded, ordered, failing with the first error itself once the calls in
+flight have finished."""
 
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ async def test_results_in_order_and_never_more_than_the_limit_at_once() -> None:
     assert peak == 3
 
 
-async def test_the_first_failure_is_raised_as_itself_and_the_rest_cancelled() -> None:
+async def test_calls_in_flight_finish_after_a_failure_and_no_new_one_starts() -> None:
+    """A write awork may already have applied must get its answer (and its audit line)."""
     finished: list[int] = []
 
     async def job(i: int) -> int:
         if i == 2:
+            await asyncio.sleep(0.01)
             raise LookupError("boom")
         await asyncio.sleep(0.05)
         finished.append(i)
@@ -39,5 +42,21 @@ async def test_the_first_failure_is_raised_as_itself_and_the_rest_cancelled() ->
 
     with pytest.raises(LookupError, match="boom"):
         await gather_limited((functools.partial(job, i) for i in range(10)), limit=4)
-    await asyncio.sleep(0.1)
-    assert finished == []
+    assert sorted(finished) == [0, 1, 3]  # in flight with the failure; 4… never started
+
+
+async def test_a_failure_leaves_the_calling_task_uncancelled() -> None:
+    """Python 3.11.2: a TaskGroup's failure left `cancelling() == 1` on the caller, and a later
+    `asyncio.timeout` (redis-py's connection check) raised CancelledError instead."""
+
+    async def fail() -> None:
+        raise LookupError("boom")
+
+    with pytest.raises(LookupError):
+        await gather_limited([fail])
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0
+    with pytest.raises(TimeoutError):  # not CancelledError
+        async with asyncio.timeout(0):
+            await asyncio.sleep(0.01)
