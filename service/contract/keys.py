@@ -19,6 +19,7 @@ Written by the workers:
     <p>:audit  <p>:dead     the audit stream, the dead letters
     <p>:limiter:log:s|m     the shared rate limit's sliding windows; <p>:limiter:pause
     <p>:me                  the API user's id (the author of the service's own writes)
+    <p>:cache:typesofwork   type-of-work names -> ids, as a worker last read them
     <p>:attempts:<job>      transient failures of one flush; <p>:due:<job> periodic job timers
     <p>:reconcile:…         the sweep's checkpoint and lock; <p>:backfill:<digest> checkpoints
 
@@ -101,6 +102,11 @@ class Keys:
     @property
     def me(self) -> str:
         return f"{self.prefix}:me"
+
+    @property
+    def types_of_work(self) -> str:
+        """Type-of-work names -> ids as last read at a worker's start (used while awork is away)."""
+        return f"{self.prefix}:cache:typesofwork"
 
     def cached(self, kind: str, entity_id: str) -> str:
         """A cached project, task or company (`kind`) as the rules read it."""

@@ -6,6 +6,9 @@ process with one line naming the variable (`load_settings`).
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -96,6 +99,12 @@ class Settings(BaseSettings):
     rules_reload_seconds: float = Field(
         10, ge=0, description="How often the worker checks the rules file for changes (0 = off)."
     )
+    worker_heartbeat_file: str | None = Field(
+        None,
+        description="The file a worker's event loop touches (`awork-billing healthcheck`); "
+        "default: $XDG_RUNTIME_DIR/awork-billing/worker.alive, else a folder of this user's "
+        "under the temp dir.",
+    )
     log_level: str = Field("INFO", description="Python log level.")
     log_format: Literal["text", "json"] = Field("text", description="Log line format.")
 
@@ -103,6 +112,15 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    def heartbeat_path(self) -> Path:
+        """Where the worker's heartbeat lives: `WORKER_HEARTBEAT_FILE`, else a per-user place
+        (one user's worker never blocks another's: a fixed /tmp path did)."""
+        if self.worker_heartbeat_file:
+            return Path(self.worker_heartbeat_file)
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        base = Path(runtime) if runtime else Path(tempfile.gettempdir()) / f"user-{os.getuid()}"
+        return base / "awork-billing" / "worker.alive"
 
     def webhook_tokens(self) -> list[str]:
         """The accepted webhook tokens (comma-separated in WEBHOOK_TOKEN), empty ones dropped."""

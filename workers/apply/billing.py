@@ -10,7 +10,7 @@
 5. write the changes in bulk (`workers.apply.writer`).
 
 `Billing.evaluate` is its read-only half (`simulate`). `Billing.start` resolves what the rules
-and the echo check need from awork: the API user (`GET /me`) and the types of work.
+and the echo check need from awork: the API user (`GET /me`) and the types of work, patiently.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from workers.apply import startup
 from workers.apply.audit import AuditLog
 from workers.apply.batch import Batch, Pending, Write
 from workers.apply.deadletters import DeadLetter, DeadLetters
@@ -62,15 +63,21 @@ class Billing:
         )
 
     @classmethod
-    async def start(cls, process: ProcessContext) -> Billing:
-        """Load `RULES_FILE`, ask awork who we are and resolve type-of-work names.
+    async def start(cls, process: ProcessContext, *, patient: bool = True) -> Billing:
+        """Load `RULES_FILE`, learn who we are and resolve type-of-work names. A worker is
+        `patient`: it waits out awork or Redis being unwell (`workers.apply.startup`); an
+        operator's command is not, and fails at once.
 
-        Raises `SettingsError` / `RulesError` / `AworkError` when the service cannot work.
+        Raises `RulesError` (bad rules file) or `AworkError` (awork refuses, or is away and we
+        are not patient).
         """
         rules = load_rules(process.settings.rules_file)
-        me = str((await process.awork.me())["id"])
-        rules = await resolve_types(process.awork, rules)
-        await process.redis.set(process.keys.me, me)
+        if patient:
+            me = await startup.api_user(process)
+            rules = await startup.resolve_types_patiently(process, rules)
+        else:
+            me = str((await process.awork.me())["id"])
+            rules = await resolve_types(process.awork, rules)
         return cls(process, rules, me)
 
     async def evaluate(

@@ -57,7 +57,7 @@ async def operator_billing(
     """`Billing` for `settings`, as a worker builds it at start-up (`RULES_FILE` and all)."""
     async with operator_context(settings, metrics=metrics) as context:
         with awork_errors(settings):
-            yield await Billing.start(context)
+            yield await Billing.start(context, patient=False)
 
 
 @contextlib.contextmanager

@@ -64,6 +64,7 @@ def build() -> argparse.ArgumentParser:
     _webhook(command("webhook", _no_action, "Manage awork's webhook to this service."))
     p = command("healthcheck", services.healthcheck, "Exit 0 when this pod's worker loop is alive.")
     p.add_argument("--max-age", type=float, default=60.0, help="seconds")
+    p.add_argument("--ready", action="store_true", help="also require a finished start-up")
     p = command("sandbox", services.sandbox, "Run the awork sandbox (a fake awork API).")
     p.add_argument("--port", type=int, default=8081)
     p.add_argument("--entries", type=int, default=300)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import time
-from pathlib import Path
 
 from service.contract.settings import Settings, load_settings, require
 from workers.cli.operator import CliError
+from workers.jobs import heartbeat
+from workers.jobs.heartbeat import Heartbeat, HeartbeatError
 from workers.rules.parser import load_rules
 from workers.telemetry import configure_logging
 
@@ -37,30 +37,51 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def worker(args: argparse.Namespace) -> int:
-    """`awork-billing worker`: an arq worker (`workers.main.WorkerSettings`)."""
-    from arq.worker import Worker
-
-    from workers.jobs import worker_options
-
+    """`awork-billing worker`: an arq worker (`workers.main.WorkerSettings`), its heartbeat
+    fresh from the first moment — also while it waits for Redis or awork at start-up."""
     settings = load_settings()
     require(settings, "awork_api_token")
     load_rules(settings.rules_file)  # a bad rules file: one line and exit 2, before connecting
     _configure(settings)
-    Worker(**worker_options(settings)).run()
+    try:
+        asyncio.run(_run_worker(settings))
+    except HeartbeatError as e:
+        raise CliError(str(e), 2) from None
     return 0
 
 
-def healthcheck(args: argparse.Namespace) -> int:
-    """`awork-billing healthcheck`: exit 0 when this pod's worker loop touched its heartbeat."""
-    from workers.jobs.lifecycle import HEARTBEAT_FILE
+async def _run_worker(settings: Settings) -> None:
+    from arq.worker import Worker
 
+    from workers.jobs import worker_options
+
+    heartbeat = Heartbeat(settings.heartbeat_path())
+    heartbeat.start()
+    options = worker_options(settings)
+    options["ctx"]["heartbeat"] = heartbeat
+    worker = Worker(**options)  # on this loop: arq's SIGTERM/SIGINT handlers drain it
     try:
-        age = time.time() - Path(HEARTBEAT_FILE).stat().st_mtime
+        await worker.async_run()
+    except asyncio.CancelledError:  # a signal stopped it
+        pass
+    finally:
+        await worker.close()
+        await heartbeat.stop()
+
+
+def healthcheck(args: argparse.Namespace) -> int:
+    """`awork-billing healthcheck [--ready]`: exit 0 when this pod's worker loop touched its
+    heartbeat lately (and, with `--ready`, finished its start-up)."""
+    path = load_settings().heartbeat_path()
+    try:
+        age, state = heartbeat.read(path)
     except FileNotFoundError:
-        raise CliError(f"no heartbeat at {HEARTBEAT_FILE}: the worker has not started") from None
+        raise CliError(f"no heartbeat at {path}: the worker has not started") from None
     if age > args.max_age:
         raise CliError(f"heartbeat is {age:.0f}s old (limit {args.max_age:.0f}s)")
-    print(f"ok: heartbeat {age:.1f}s old")
+    if args.ready and state != heartbeat.READY:
+        raise CliError(f"the worker is alive but not ready yet ({state})")
+    print(f"ok: heartbeat {age:.1f}s old, {state}")
     return 0
 
 

@@ -1,9 +1,11 @@
-"""A worker's life: arq's `on_startup` builds the process context and `Billing` once, starts the
-heartbeat and the rules watch; `on_shutdown` stops them and closes the context.
+"""A worker's life: arq's `on_startup` builds the process context and `Billing` once, keeps the
+heartbeat fresh and watches the rules file; `on_shutdown` stops them and closes the context.
 
-Start-up fails (and the worker exits) when a setting is missing, the rules file is invalid, awork
-rejects the token, or a rule names a type of work awork does not have — never a silent skip.
-Jobs find what they need with `process_of(ctx)` and `billing_of(ctx)`.
+Start-up waits out awork and Redis being unwell (`workers.apply.startup`); it fails (and the
+worker exits) only on what an operator must fix: a missing setting, an invalid rules file, a
+token awork rejects, a rule naming a type of work awork does not have, a heartbeat that cannot
+be written — never a silent skip. Jobs find what they need with `process_of(ctx)` and
+`billing_of(ctx)`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,13 @@ from prometheus_client import start_http_server
 from service.contract.redis import persistence_warnings
 from service.contract.settings import Settings, load_settings
 from workers.apply.billing import Billing, resolve_types
+from workers.awork.errors import AworkRetryable
+from workers.jobs.heartbeat import Heartbeat
 from workers.process import ProcessContext
 from workers.rules.parser import load_rules
 from workers.telemetry import WorkerMetrics
 
 log = logging.getLogger(__name__)
-
-HEARTBEAT_FILE = Path(os.environ.get("WORKER_HEARTBEAT_FILE", "/tmp/awork-billing/worker.alive"))  # noqa: S108
-HEARTBEAT_SECONDS = 5.0
 
 
 def process_of(ctx: dict[str, Any]) -> ProcessContext:
@@ -46,6 +46,7 @@ def billing_of(ctx: dict[str, Any]) -> Billing:
 async def startup(ctx: dict[str, Any]) -> None:
     """arq `on_startup`: settings, rules, awork identity and types of work, metrics, heartbeat."""
     settings: Settings = ctx.get("settings") or load_settings()
+    heartbeat = _heartbeat(ctx, settings)
     metrics: WorkerMetrics | None = ctx.get("metrics")
     process = ProcessContext.create(settings, redis=ctx["redis"], metrics=metrics)
     try:
@@ -55,10 +56,11 @@ async def startup(ctx: dict[str, Any]) -> None:
         raise
     for warning in await persistence_warnings(process.redis):
         log.warning(warning)
-    tasks = [asyncio.create_task(_heartbeat(), name="heartbeat")]
+    tasks = []
     if settings.rules_reload_seconds:
         tasks.append(asyncio.create_task(watch_rules(billing), name="rules-reload"))
     ctx.update(process=process, billing=billing, tasks=tasks)
+    heartbeat.ready()
     _serve_metrics(ctx, process.metrics, settings.worker_metrics_port)
     rules = len(billing.rules.rules)
     log.info("worker ready: %d rules, api user %s, dry_run=%s", rules, billing.me, settings.dry_run)
@@ -70,6 +72,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    if ctx.pop("owns_heartbeat", False):
+        await ctx.pop("heartbeat").stop()
     process: ProcessContext | None = ctx.get("process")
     if process is not None:
         await process.aclose()
@@ -77,6 +81,16 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     if server is not None:
         server.shutdown()
         server.server_close()
+
+
+def _heartbeat(ctx: dict[str, Any], settings: Settings) -> Heartbeat:
+    """The heartbeat `awork-billing worker` started before connecting, or one of our own."""
+    heartbeat: Heartbeat | None = ctx.get("heartbeat")
+    if heartbeat is None:
+        heartbeat = Heartbeat(settings.heartbeat_path())
+        heartbeat.start()
+        ctx.update(heartbeat=heartbeat, owns_heartbeat=True)
+    return heartbeat
 
 
 def _serve_metrics(ctx: dict[str, Any], metrics: WorkerMetrics, port: int) -> None:
@@ -88,7 +102,8 @@ def _serve_metrics(ctx: dict[str, Any], metrics: WorkerMetrics, port: int) -> No
 
 async def watch_rules(billing: Billing) -> None:
     """Reload the rules when the file changes (a ConfigMap update): validated and resolved
-    first; on any error the rules in force stay and the error is logged."""
+    first; on any error the rules in force stay and the error is logged. A file in error is
+    tried again when it changes; awork failing to resolve names, on the next tick."""
     settings = billing.process.settings
     path = Path(settings.rules_file)
     last = await asyncio.to_thread(_digest, path)
@@ -97,12 +112,16 @@ async def watch_rules(billing: Billing) -> None:
         current = await asyncio.to_thread(_digest, path)
         if current == last:
             continue
-        last = current
         try:
             rules = await resolve_types(billing.process.awork, load_rules(path))
-        except Exception as e:
-            log.error("rules reload failed, keeping the rules in force: %s", e)
+        except AworkRetryable as e:
+            log.warning("rules reload: awork unavailable (%s); trying again", e)
             continue
+        except Exception as e:  # a RulesError, or anything else: the file must change
+            log.error("rules reload failed, keeping the rules in force: %s", e)
+            last = current
+            continue
+        last = current
         billing.rules = rules
         log.info("rules reloaded: %d rules from %s", len(rules.rules), path)
 
@@ -112,11 +131,3 @@ def _digest(path: Path) -> bytes | None:
         return hashlib.sha256(path.read_bytes()).digest()
     except OSError:
         return None
-
-
-async def _heartbeat() -> None:
-    """Touch the heartbeat file while the event loop runs (`awork-billing healthcheck` reads it)."""
-    HEARTBEAT_FILE.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        HEARTBEAT_FILE.touch()  # noqa: ASYNC240 - a tmpfs touch does not block
-        await asyncio.sleep(HEARTBEAT_SECONDS)

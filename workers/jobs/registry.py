@@ -70,6 +70,12 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+CONNECT_TRIES = 10**9
+"""arq's first connection is tried this often (every `CONNECT_DELAY_SECONDS`, each try logged):
+a worker waits for Redis at start-up instead of exiting into a crash loop."""
+CONNECT_DELAY_SECONDS = 2
+
+
 def arq_settings(url: str) -> RedisSettings:
     """arq's `RedisSettings` for `url`, with the retry policy of `service.contract.redis`: without
     it a Redis blip kills the worker (stack-notes section 4, "Redis outage")."""
@@ -77,6 +83,8 @@ def arq_settings(url: str) -> RedisSettings:
     settings.retry = retry_policy()
     settings.retry_on_error = list(RETRY_ON)
     settings.conn_timeout = 2
+    settings.conn_retries = CONNECT_TRIES
+    settings.conn_retry_delay = CONNECT_DELAY_SECONDS
     return settings
 
 
