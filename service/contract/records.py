@@ -13,7 +13,9 @@ class PendingRecord:
 
     `by` holds the authors of the merged events (the worker skips entries only its own API user
     touched: its own writes echoing back); `changed` the PascalCase properties people changed, as
-    `<author>|<Property>`.
+    `<author>|<Property>`; `first_seen_ms` when the queue first held it (0: unknown);
+    `failures` how many flushes failed on it unexpectedly (dead-lettered after a few);
+    `page` where an interrupted re-evaluation of a project, task or company goes on.
     """
 
     version: int = 0
@@ -21,16 +23,23 @@ class PendingRecord:
     by: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     first_seen_ms: int = 0
+    failures: int = 0
+    page: int = 0
 
     def to_dict(self) -> dict[str, object]:
         # the version is a string: Lua numbers are doubles and int64 ticks would lose digits
-        return {
+        data: dict[str, object] = {
             "v": str(self.version),
             "e": self.event,
             "by": self.by,
             "ch": self.changed,
             "ts": self.first_seen_ms,
         }
+        if self.failures:
+            data["f"] = self.failures
+        if self.page:
+            data["pg"] = self.page
+        return data
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> PendingRecord:
@@ -41,6 +50,8 @@ class PendingRecord:
             by=[str(b) for b in data.get("by", [])],
             changed=[str(c) for c in data.get("ch", [])],
             first_seen_ms=int(data.get("ts", 0)),
+            failures=int(data.get("f", 0)),
+            page=int(data.get("pg", 0)),
         )
 
     def trigger(self) -> str:

@@ -32,12 +32,19 @@ local function union(first, second, limit)
   end
   return out
 end
+local function earliest(x, y)
+  x, y = x or 0, y or 0
+  if x == 0 then return y end
+  if y == 0 then return x end
+  return math.min(x, y)
+end
+-- The newer record's version, event and page (a new change restarts a re-evaluation); the
+-- authors and changed properties of both; the earliest known first-seen time; the most failures.
 local function merge(a, b)
   local hi, lo = a, b
   if not newer(a.v, b.v) then hi, lo = b, a end
-  local ts = math.min(a.ts or 0, b.ts or 0)
   return {v = hi.v or "0", e = hi.e, by = union(hi.by, lo.by, 8), ch = union(hi.ch, lo.ch, 32),
-          ts = ts}
+          ts = earliest(a.ts, b.ts), f = math.max(a.f or 0, b.f or 0), pg = hi.pg}
 end
 local ttl = tonumber(ARGV[1])
 local items = cjson.decode(ARGV[7])

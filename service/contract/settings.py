@@ -57,7 +57,13 @@ class Settings(BaseSettings):
     )
     awork_timeout_seconds: float = Field(30, gt=0, description="Read timeout of awork calls.")
     awork_max_attempts: int = Field(
-        8, ge=1, description="Tries of a failing (5xx/timeout) awork call before dead-lettering."
+        8, ge=1, description="Tries of a failing step of an operator's command (backfill, …)."
+    )
+    awork_give_up_after_seconds: float = Field(
+        21_600,
+        gt=0,
+        description="How long a flush keeps retrying while awork fails (5xx, timeouts) before "
+        "its entries are dead-lettered (6 h: awork outages last longer than minutes).",
     )
     dedup_ttl_seconds: int = Field(
         259_200, gt=0, description="How long a delivered event is remembered as a duplicate."

@@ -1,5 +1,5 @@
 """What one run decides on and what it did: the entries in hand (`Pending`), the writes decided
-for them (`Write`), and the outcomes counted (`Batch`).
+for them (`Write`), and the outcomes counted, with the run's deadline (`Batch`).
 
 A write carries the `resourceVersion` and the trigger it was decided on, so that the write
 fence (`workers.apply.fences`) and the audit log record exactly what the decision saw.
@@ -7,6 +7,8 @@ fence (`workers.apply.fences`) and the audit log record exactly what the decisio
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,12 +58,23 @@ class Write:
         return self.change.entry_id
 
 
+class OutOfTime(Exception):
+    """A run reached its deadline before an awork call: what is left is handed back."""
+
+
 @dataclass
 class Batch:
-    """What one run did, counted by outcome (a job's result, logged and turned into metrics)."""
+    """What one run did, counted by outcome (a job's result, logged and turned into metrics),
+    and when it must stop calling awork (`deadline`, a `time.monotonic()` instant)."""
 
     job_id: str
     counts: dict[str, int] = field(default_factory=dict)
+    deadline: float = math.inf
 
     def count(self, outcome: str, n: int = 1) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + n
+
+    def check_time(self) -> None:
+        """Raise `OutOfTime` once the deadline has passed (called before each awork call)."""
+        if time.monotonic() > self.deadline:
+            raise OutOfTime(f"{self.job_id}: out of time")

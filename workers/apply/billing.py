@@ -3,11 +3,14 @@
 `Billing.apply(items, batch)` is what the flush, the reconciliation sweep, an entity change
 (project, task, company) and a backfill all do with the entries in hand:
 
-1. record the attributes people changed by hand and read every lock (`respect_manual_changes`),
-2. load the workspace data the rules read (tags, custom fields, …) and evaluate the rules,
-3. keep a rule error for an operator (dead letter `rule_error`),
-4. audit what the locks prevented (`manual_kept`),
-5. write the changes in bulk (`workers.apply.writer`).
+1. refuse stale reads: an entry read in an older version than announced or already seen is
+   not decided on (handed back to the caller); the versions read raise the floors,
+2. record the attributes people changed by hand and read every lock (`respect_manual_changes`),
+3. load the workspace data the rules read (tags, custom fields, …) and evaluate the rules,
+4. keep what failed for one entry for an operator (dead letter `rule_error`, or `rejected`
+   when awork refused a read the rules need),
+5. audit what the locks prevented (`manual_kept`),
+6. write the changes in bulk (`workers.apply.writer`: fenced, audited, within the deadline).
 
 `Billing.evaluate` is its read-only half (`simulate`). `Billing.start` resolves what the rules
 and the echo check need from awork: the API user (`GET /me`) and the types of work, patiently.
@@ -26,9 +29,11 @@ from workers.apply.deadletters import DeadLetter, DeadLetters
 from workers.apply.fences import Fences
 from workers.apply.locks import ManualLocks
 from workers.apply.recorder import Recorder
+from workers.apply.versions import VersionFloors
 from workers.apply.workspace import Workspace
 from workers.apply.writer import Writer
 from workers.awork.client import AworkClient
+from workers.awork.errors import AworkRejected
 from workers.process import ProcessContext
 from workers.rules.engine import Evaluation, evaluate
 from workers.rules.model import Attribute, RuleSet
@@ -49,6 +54,7 @@ class Billing:
         settings, redis, keys = process.settings, process.redis, process.keys
         self.workspace = Workspace(process.awork, redis, keys, settings.lookup_cache_ttl_seconds)
         self.locks = ManualLocks(redis, keys)
+        self.versions = VersionFloors(redis, keys)
         self.records = Recorder(
             AuditLog(redis, keys.audit, settings.audit_max_len),
             DeadLetters(redis, keys.dead),
@@ -56,7 +62,7 @@ class Billing:
         )
         self.writer = Writer(
             process.awork,
-            Fences(redis, keys),
+            Fences(redis, keys, claim_seconds=settings.flush_timeout_seconds + 10),
             self.records,
             chunk_size=settings.awork_bulk_chunk_size,
             dry_run=settings.dry_run,
@@ -84,38 +90,60 @@ class Billing:
         self, entries: Sequence[dict[str, Any]], locked: Locks | None = None
     ) -> list[Evaluation | Exception]:
         """The rules' verdict on each entry (read-only), with the workspace data the rules need
-        loaded first. A rule error is returned in place of its entry's evaluation, not raised."""
+        loaded first. What failed for one entry — a rule error, a read awork refused — is
+        returned in place of its evaluation, not raised."""
         rules = self.rules
-        await self.workspace.enrich(entries, rules.fields())
+        failed = await self.workspace.enrich(entries, rules.fields())
         locked = locked or {}
         results: list[Evaluation | Exception] = []
         for entry in entries:
-            lock = locked.get(str(entry.get("id")), frozenset())
+            entry_id = str(entry.get("id"))
+            if entry_id in failed:
+                results.append(failed[entry_id])
+                continue
             try:
-                results.append(evaluate(entry, rules, locked=lock))
+                results.append(evaluate(entry, rules, locked=locked.get(entry_id, frozenset())))
             except Exception as e:  # a rule must never stop the batch
                 results.append(e)
         return results
 
-    async def apply(self, items: Sequence[Pending], batch: Batch) -> None:
-        """Apply the rules to `items` and write the changes (module docstring)."""
+    async def apply(self, items: Sequence[Pending], batch: Batch) -> list[Pending]:
+        """Apply the rules to `items` and write the changes (module docstring). Returns the
+        items read in an older version than one already seen (not decided on: stale)."""
+        fresh, stale = await self._fresh(items)
+        if stale:
+            batch.count("stale", len(stale))
         locked: Locks = {}
         if self.rules.respect_manual_changes:
-            locked = await self.locks.record_and_read(items, self.me)
-        evaluations = await self.evaluate([item.entry for item in items], locked)
+            locked = await self.locks.record_and_read(fresh, self.me)
+        batch.check_time()
+        evaluations = await self.evaluate([item.entry for item in fresh], locked)
         writes: list[Write] = []
-        errors: list[DeadLetter] = []
-        for item, evaluation in zip(items, evaluations, strict=True):
+        letters: list[DeadLetter] = []
+        for item, evaluation in zip(fresh, evaluations, strict=True):
             if isinstance(evaluation, Exception):  # keep the entry for an operator
-                errors.append(DeadLetter(item.entry_id, "rule_error", repr(evaluation)))
+                letters.append(_dead_letter(item, evaluation))
                 continue
             trigger = item.record.trigger()
             writes += [Write(change, item.version, trigger) for change in evaluation.changes]
             batch.count("changed" if evaluation.changes else "unchanged")
-        await self.records.dead_lettered(errors)
+        await self.records.dead_lettered(letters)
         if locked:
-            await self.records.audited(self._kept(items, locked), "manual_kept", batch)
+            await self.records.audited(self._kept(fresh, locked), "manual_kept", batch)
         await self.writer.write(writes, batch)
+        return stale
+
+    async def _fresh(self, items: Sequence[Pending]) -> tuple[list[Pending], list[Pending]]:
+        """Split `items` into those read at least as new as announced and ever seen, and the
+        stale rest; the versions read raise the floors."""
+        floors = await self.versions.read([item.entry_id for item in items])
+        fresh: list[Pending] = []
+        stale: list[Pending] = []
+        for item in items:
+            floor = max(item.record.version, floors.get(item.entry_id, 0))
+            (fresh if item.version >= floor else stale).append(item)
+        await self.versions.remember(item.entry for item in items)
+        return fresh, stale
 
     def _kept(self, items: Sequence[Pending], locked: Locks) -> list[Write]:
         """The changes the rules would have made to attributes people set by hand."""
@@ -129,6 +157,15 @@ class Billing:
                 trigger = item.record.trigger()
                 kept += [Write(c, item.version, trigger) for c in changes if c.attribute in lock]
         return kept
+
+
+def _dead_letter(item: Pending, error: Exception) -> DeadLetter:
+    if isinstance(error, AworkRejected):  # a read the rules need was refused
+        trace = error.trace_id or ""
+        return DeadLetter(
+            item.entry_id, "rejected", str(error), status=error.status, trace_id=trace
+        )
+    return DeadLetter(item.entry_id, "rule_error", repr(error))
 
 
 async def resolve_types(awork: AworkClient, rules: RuleSet) -> RuleSet:

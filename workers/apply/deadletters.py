@@ -2,7 +2,8 @@
 
 A hash `<prefix>:dead` maps an id to a JSON record: the entry, the attribute and value that were
 wanted, the rule, the reason (`unauthorized`, `bad_request`, `rejected`, `retries_exhausted`,
-`stale`, `rule_error`), the last awork error with its HTTP status and `Trace-Id`, and when.
+`stale`, `rule_error`, `failed`), the last awork error with its HTTP status and `Trace-Id`,
+when, and when the entry was first queued.
 Replaying puts the entries back into the queue: they are evaluated afresh against their current
 state. Everything that dead-letters goes through `workers.apply.recorder.Recorder`, which also
 counts and logs it.
@@ -29,6 +30,8 @@ class DeadLetter:
     rule: str = ""
     status: int = 0
     trace_id: str = ""
+    first_seen_ms: int = 0
+    """When the queue first held the entry (kept through a replay)."""
     at: float = 0.0
 
     @property

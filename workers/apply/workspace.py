@@ -13,16 +13,18 @@ of names, custom fields as a mapping of field name to value), where the rules en
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Literal, TypeVar
 
 import orjson
 from redis.asyncio import Redis
 
 from service.contract.keys import Keys
 from workers.awork.client import AworkClient
+from workers.awork.errors import AworkRejected
 
 Kind = Literal["project", "task", "company"]
+T = TypeVar("T")
 PROJECT_FIELDS = ("project.tags", "project.customFields.", "project.isRetainer")
 COMPANY_FIELDS = ("project.company.tags",)
 TASK_FIELDS = ("task.tags", "task.customFields.")
@@ -63,21 +65,65 @@ class Workspace:
         self._keys = keys
         self._ttl = ttl
 
-    async def enrich(self, entries: Sequence[dict[str, Any]], fields: Iterable[str]) -> None:
-        """Add the data the rules' `fields` need to `entries` (in place)."""
+    async def enrich(
+        self, entries: Sequence[dict[str, Any]], fields: Iterable[str]
+    ) -> dict[str, Exception]:
+        """Add the data the rules' `fields` need to `entries` (in place). Returns the entries it
+        could not complete, by id: awork refused a read they need (`AworkRejected`: no right to
+        list tasks, say), or their data broke the merge — the others go on."""
         fields = list(fields)
         kinds = needed(fields)
         if not kinds or not entries:
-            return
-        names = await self._field_names() if any(f.startswith(CUSTOM) for f in fields) else {}
-        projects = await self.load("project", _ids(entries, "projectId", "project"))
+            return {}
+        failed: dict[str, Exception] = {}
+        names: dict[str, dict[str, Any]] = {}
+        if any(f.startswith(CUSTOM) for f in fields):
+            names = await self._refusable(self._field_names(), {}, entries, failed, _linked)
+        projects = await self._loaded("project", entries, failed, _project_of)
         companies: dict[str, dict[str, Any]] = {}
         if "company" in kinds:
             company_ids = {p["companyId"] for p in projects.values() if p.get("companyId")}
-            companies = await self.load("company", company_ids)
-        tasks = await self.load("task", _ids(entries, "taskId", "task")) if "task" in kinds else {}
+            companies = await self._refusable(
+                self.load("company", company_ids), {}, entries, failed, _project_of
+            )
+        tasks = await self._loaded("task", entries, failed, _task_of) if "task" in kinds else {}
         for entry in entries:
-            _apply(entry, projects, companies, tasks, names)
+            entry_id = str(entry.get("id"))
+            if entry_id in failed:
+                continue
+            try:
+                _apply(entry, projects, companies, tasks, names)
+            except Exception as e:  # one entry's odd data must not stop the others
+                failed[entry_id] = e
+        return failed
+
+    async def _loaded(
+        self,
+        kind: Kind,
+        entries: Sequence[dict[str, Any]],
+        failed: dict[str, Exception],
+        concerns: Callable[[dict[str, Any]], bool],
+    ) -> dict[str, dict[str, Any]]:
+        key, nested = ("projectId", "project") if kind == "project" else ("taskId", "task")
+        loading = self.load(kind, _ids(entries, key, nested))
+        return await self._refusable(loading, {}, entries, failed, concerns)
+
+    @staticmethod
+    async def _refusable(
+        loading: Awaitable[T],
+        default: T,
+        entries: Sequence[dict[str, Any]],
+        failed: dict[str, Exception],
+        concerns: Callable[[dict[str, Any]], bool],
+    ) -> T:
+        """`await loading`; when awork refuses it, the entries it `concerns` fail with that."""
+        try:
+            return await loading
+        except AworkRejected as e:
+            for entry in entries:
+                if concerns(entry):
+                    failed.setdefault(str(entry.get("id")), e)
+            return default
 
     async def load(self, kind: Kind, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Reduced records of `ids` from the cache, the missing ones from awork in bulk."""
@@ -134,10 +180,24 @@ def _definition(definition: dict[str, Any]) -> dict[str, Any]:
     return {"name": definition.get("name"), "options": labels}
 
 
+def _project_of(entry: dict[str, Any]) -> bool:
+    return bool(_ids([entry], "projectId", "project"))
+
+
+def _task_of(entry: dict[str, Any]) -> bool:
+    return bool(_ids([entry], "taskId", "task"))
+
+
+def _linked(entry: dict[str, Any]) -> bool:
+    return _project_of(entry) or _task_of(entry)
+
+
 def _ids(entries: Sequence[dict[str, Any]], key: str, nested: str) -> set[str]:
+    """The ids of the projects (or tasks) of `entries`: `projectId`, else `project.id`."""
     found = set()
     for entry in entries:
-        value = entry.get(key) or (entry.get(nested) or {}).get("id")
+        model = entry.get(nested)
+        value = entry.get(key) or (model.get("id") if isinstance(model, dict) else None)
         if isinstance(value, str):
             found.add(value.lower())
     return found

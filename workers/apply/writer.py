@@ -4,9 +4,9 @@ Changes are grouped by (attribute, value) — awork's bulk operations set one at
 for many entries — and sent in chunks of `AWORK_BULK_CHUNK_SIZE` ids, several calls in flight:
 `billable` and the type of work first, `billed` after them (awork clears `isBilled` on an entry
 made unbillable; the type of work is independent of both). A write fence skips what another
-writer already made for the same version. Every write awork confirms is fenced and audited;
-what awork refuses goes to the dead letters with its reason; `DRY_RUN` audits the would-be
-changes and calls nothing.
+writer already made or is making for the same version. Every write awork confirms is fenced and
+audited; what awork refuses goes to the dead letters with its reason; `DRY_RUN` audits the
+would-be changes and calls nothing. Past the batch's deadline no further call starts.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from workers.apply.batch import Batch, Write
-from workers.apply.fences import Fences
+from workers.apply.fences import Claim, Fences
 from workers.apply.recorder import Recorder, letter
 from workers.awork.client import AworkClient, BatchResult
 from workers.awork.concurrency import gather_limited
@@ -64,7 +64,9 @@ class Writer:
         if self._dry_run:
             await self._recorder.audited(writes, "dry_run", batch)
             return
-        todo = await self._fences.unwritten(writes)
+        batch.check_time()
+        claim = await self._fences.claim(writes, batch.job_id)
+        todo = claim.writes
         if len(todo) < len(writes):
             batch.count("already_written", len(writes) - len(todo))
         if not todo:
@@ -75,17 +77,22 @@ class Writer:
                 first.attribute, first.new, [w.entry_id for w in todo]
             )
         except AworkRejected as e:
+            await self._fences.release(claim, todo)
             letters = [letter(w, "rejected", str(e), e.status, e.trace_id) for w in todo]
             await self._recorder.dead_lettered(letters)
             batch.count("rejected", len(todo))
             return
-        await self._record(todo, result, batch)
+        except BaseException:  # not made (as far as we know): another writer may make it
+            await self._fences.release(claim, todo)
+            raise
+        await self._record(claim, result, batch)
 
-    async def _record(self, writes: Sequence[Write], result: BatchResult, batch: Batch) -> None:
-        by_id = {w.entry_id: w for w in writes}
+    async def _record(self, claim: Claim, result: BatchResult, batch: Batch) -> None:
+        by_id = {w.entry_id: w for w in claim.writes}
         ok = [by_id[i] for i in result.ok if i in by_id]
         gone = [by_id[i] for i in result.not_found if i in by_id]
-        await self._fences.mark(ok)
+        await self._fences.written(claim, ok)
+        await self._fences.release(claim, [w for w in claim.writes if w not in ok])
         await self._recorder.audited(ok, "applied", batch)
         await self._recorder.audited(gone, "not_found", batch)
         refused = [(i, "unauthorized", "permission denied") for i in result.unauthorized]

@@ -63,7 +63,7 @@ def dead_letters(args: argparse.Namespace) -> int:
                 return await dead.list_all()
             taken = await dead.take(None if args.all else args.ids)
             if args.action == "replay":
-                await _requeue(context, [str(d["entry_id"]) for d in taken])
+                await _requeue(context, taken)
             return taken
 
     rows = _run(act())
@@ -75,8 +75,17 @@ def dead_letters(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _requeue(context: ProcessContext, entry_ids: list[str]) -> None:
-    items = [IngestItem(i, PendingRecord(event="replay")) for i in sorted(set(entry_ids))]
+async def _requeue(context: ProcessContext, letters: list[dict[str, Any]]) -> None:
+    """Back into the queue, evaluated afresh; the entry keeps when it was first seen."""
+    first: dict[str, int] = {}
+    for letter in letters:
+        entry_id, seen = str(letter["entry_id"]), int(str(letter.get("first_seen_ms") or 0))
+        known = first.get(entry_id, 0)
+        first[entry_id] = min(known, seen) if known and seen else known or seen
+    items = [
+        IngestItem(i, PendingRecord(event="replay", first_seen_ms=ms))
+        for i, ms in sorted(first.items())
+    ]
     await context.queue.add(items)
 
 

@@ -17,7 +17,8 @@ Checkpoint: saved after each applied page. While a backlog remains (at most `MAX
 half the job timeout per run) it is the exact cursor; once caught up, it is the newest `updatedOn`
 seen minus `OVERLAP` (never earlier than where the run started), so that a change committed with
 a slightly older timestamp than one already read (clock skew, long transactions) is read again
-on the next run. First run: `RECONCILE_LOOKBACK_HOURS` back.
+on the next run. It never passes an entry skipped because a flush had it (should that flush
+fail, the next run reads the entry again). First run: `RECONCILE_LOOKBACK_HOURS` back.
 
 Authors: entries last changed by the service's own API user are evaluated like every other (the
 rules are idempotent; such an entry needs no write unless someone changed it since) and counted
@@ -83,38 +84,48 @@ async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
 async def _run(process: ProcessContext, billing: Billing, batch: Batch, deadline: float) -> None:
     start = await read_checkpoint(process)
     cursor, newest, page = start, start, 1
+    held: datetime | None = None
+    # `held`: the oldest change skipped because a flush had it; the checkpoint never passes it
     for _ in range(MAX_PAGES):
         listing = await process.awork.entries_page(
             _filter(cursor), page, page_size=PAGE_SIZE, orderby="updatedOn asc"
         )
         entries = listing.items
-        await _apply(process, billing, entries, batch)
+        skipped = await _apply(process, billing, entries, batch)
+        held = min(filter(None, [held, *map(_updated_on, skipped)]), default=None)
         newest = max([newest, *filter(None, map(_updated_on, entries))])
         if len(entries) < PAGE_SIZE:  # caught up
-            await save_checkpoint(process, max(start, newest - OVERLAP))
+            await save_checkpoint(process, _held_back(max(start, newest - OVERLAP), held))
             return
         # a full page all at the cursor's instant: move on by page number instead
         cursor, page = (newest, 1) if newest > cursor else (cursor, page + 1)
-        await save_checkpoint(process, cursor)
+        await save_checkpoint(process, _held_back(cursor, held))
         if time.monotonic() > deadline:
             break
     batch.count("backlog_left")
 
 
+def _held_back(checkpoint: datetime, held: datetime | None) -> datetime:
+    return checkpoint if held is None else min(checkpoint, held)
+
+
 async def _apply(
     process: ProcessContext, billing: Billing, entries: list[dict[str, Any]], batch: Batch
-) -> None:
+) -> list[dict[str, Any]]:
+    """Apply the rules to `entries` a flush does not have; the ones it has (skipped)."""
     entries = [e for e in entries if isinstance(e.get("id"), str)]
     batch.count("read", len(entries))
     batch.count("pages")
     queued = await process.queue.queued([str(e["id"]) for e in entries])
-    if queued:  # a flush has them (or will): writing them here too would only double the calls
-        batch.count("queued", len(queued))
+    skipped = [e for e in entries if str(e["id"]) in queued]
+    if skipped:  # a flush has them (or will): writing them here too would only double the calls
+        batch.count("queued", len(skipped))
         entries = [e for e in entries if str(e["id"]) not in queued]
     own = sum(1 for e in entries if e.get("updatedBy") == billing.me)
     if own:
         batch.count("by_service", own)
     await billing.apply([Pending.read(e, "reconcile") for e in entries], batch)
+    return skipped
 
 
 async def read_checkpoint(process: ProcessContext) -> datetime:

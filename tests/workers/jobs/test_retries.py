@@ -134,13 +134,20 @@ async def test_exhausted_retries_are_dead_lettered_then_replayed_to_convergence(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    async with stack(prefix, rules_file, awork_max_attempts=3) as s:
+    """Retries end by time (`AWORK_GIVE_UP_AFTER_SECONDS`), not by count."""
+    async with stack(prefix, rules_file, awork_give_up_after_seconds=1.5) as s:
         wanted = s.wanted()
         s.sandbox.faults.update({"error_rate": 1.0})
+        started = time.monotonic()
         await enqueue(redis, s.settings, wanted)
-        await until(lambda: len(s.failed_calls()) >= 3 * (QUICK_RETRIES + 1))
+        await until(lambda: len(s.failed_calls()) >= 2 * (QUICK_RETRIES + 1))
         await quiet(redis, prefix, s.sandbox)  # the retries ended: nothing queued or claimed
-        assert len(s.failed_calls()) == 3 * (QUICK_RETRIES + 1)  # three tries, no more
+        given_up = time.monotonic() - started
+        failed = len(s.failed_calls())
+        await asyncio.sleep(1.0)
+        assert len(s.failed_calls()) == failed  # no try after giving up
+        assert failed % (QUICK_RETRIES + 1) == 0  # whole tries, each with its quick retries
+        assert 1.5 <= given_up < 10
         dead = await letters(redis, prefix)
         assert sorted(d["entry_id"] for d in dead) == wanted
         assert {d["reason"] for d in dead} == {"retries_exhausted"}
@@ -282,7 +289,7 @@ async def test_a_large_batch_under_20_percent_errors_is_applied_not_dead_lettere
 ) -> None:
     """One flush of 3,000 entries (three chunks, some 50 calls) while a fifth of awork's answers
     are 500/503. Every try gets further, so the batch must not end in dead letters."""
-    async with stack(prefix, rules_file, entries=3000, awork_max_attempts=3) as s:
+    async with stack(prefix, rules_file, entries=3000, awork_give_up_after_seconds=20) as s:
         s.sandbox.faults.update({"error_rate": 0.2, "seed": 7})
         await enqueue(redis, s.settings, list(s.ws.entries))
         await quiet(redis, prefix, s.sandbox, timeout=90)
