@@ -61,7 +61,8 @@ class ProcessContext:
         metrics = metrics or WorkerMetrics()
         http = http_client(settings)
         rates = Rates(settings.awork_rate_per_second, settings.awork_rate_per_minute)
-        transport = Transport(http, Limiter(redis, keys, rates), metrics)
+        limiter = Limiter(redis, keys, rates)
+        transport = Transport(http, limiter, metrics, connections=settings.awork_max_connections)
         return cls(
             settings=settings,
             redis=redis,

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
         150, ge=1, le=170, description="Ids per bulk read (keeps URLs under 8 KiB)."
     )
     awork_timeout_seconds: float = Field(30, gt=0, description="Read timeout of awork calls.")
+    awork_max_connections: int = Field(
+        20,
+        ge=1,
+        le=200,
+        description="Connections to awork per process; more calls wait for one (never for "
+        "httpx's pool timeout) before the rate limit is asked.",
+    )
     awork_max_attempts: int = Field(
         8, ge=1, description="Tries of a failing step of an operator's command (backfill, …)."
     )

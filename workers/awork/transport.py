@@ -7,6 +7,7 @@ process context (stack-notes section 10).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,6 +29,10 @@ PAGE_SIZE = 1000
 """awork's largest page (api-notes 2.3): always sent, awork's default is smaller."""
 DEFAULT_RESET_SECONDS = 10.0
 """How long a 429 without a `ratelimit-reset` pauses every worker."""
+RESET_BOUNDS = (0.5, 120.0)
+"""The range a wait read from awork's headers is held to: awork's windows are a second and a
+minute, so anything else is a proxy's or a bug's garbage — it must not pause every worker for
+years, nor spin."""
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
@@ -39,7 +44,7 @@ def http_client(settings: Settings) -> httpx.AsyncClient:
         timeout=httpx.Timeout(
             connect=5.0, read=settings.awork_timeout_seconds, write=10.0, pool=10.0
         ),
-        limits=httpx.Limits(max_connections=settings.worker_max_jobs, keepalive_expiry=30),
+        limits=httpx.Limits(max_connections=settings.awork_max_connections, keepalive_expiry=30),
         transport=httpx.AsyncHTTPTransport(retries=2),
     )
 
@@ -53,11 +58,17 @@ class Transport:
         limiter: Limiter,
         metrics: WorkerMetrics,
         policy: RetryPolicy = POLICY,
+        *,
+        connections: int = 20,
     ) -> None:
         self._http = http
         self._limiter = limiter
         self._metrics = metrics
         self._policy = policy
+        # one call per pooled connection: a call waits here, before the limiter, so the shared
+        # budget is never granted to a call that would then wait for a connection (and end in
+        # httpx's PoolTimeout, counted as awork's timeout)
+        self._slots = asyncio.Semaphore(connections)
 
     async def json(self, method: str, path: str, *, operation: str, **kw: Any) -> Any:
         """The decoded JSON answer (None when empty) of one request."""
@@ -95,6 +106,10 @@ class Transport:
     async def _send_once(
         self, method: str, path: str, *, operation: str, **kw: Any
     ) -> httpx.Response:
+        async with self._slots:
+            return await self._call(method, path, operation=operation, **kw)
+
+    async def _call(self, method: str, path: str, *, operation: str, **kw: Any) -> httpx.Response:
         await self._wait_for_budget()
         try:
             response = await self._http.request(method, path, **kw)
@@ -127,7 +142,7 @@ class Transport:
         kw: dict[str, Any] = {"status": status, "code": code, "trace_id": trace_id}
         if status == 429:
             self._metrics.rate_limited.inc()
-            reset = _seconds(response.headers.get("ratelimit-reset")) or DEFAULT_RESET_SECONDS
+            reset = _reset(response.headers)
             await self._limiter.pause(reset)
             raise AworkRateLimited(message, retry_after=reset, **kw)
         if status >= 500 or status in (408, 409):
@@ -141,8 +156,7 @@ class Transport:
             await self._limiter.pause(1.0)
         minute_left = _seconds(headers.get("x-ratelimit-remaining-minute"))
         if minute_left is not None and minute_left <= 2:
-            reset = _seconds(headers.get("ratelimit-reset")) or DEFAULT_RESET_SECONDS
-            await self._limiter.pause(reset)
+            await self._limiter.pause(_reset(headers))
 
 
 def decode(response: httpx.Response, operation: str) -> Any:
@@ -167,6 +181,15 @@ def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
     if not isinstance(data, dict):
         return None, None
     return data.get("code"), data.get("description")
+
+
+def _reset(headers: httpx.Headers) -> float:
+    """`ratelimit-reset` in seconds, held to `RESET_BOUNDS` (absent or unreadable: the default)."""
+    seconds = _seconds(headers.get("ratelimit-reset"))
+    if seconds is None or seconds != seconds:  # absent, or NaN
+        return DEFAULT_RESET_SECONDS
+    low, high = RESET_BOUNDS
+    return min(max(seconds, low), high)
 
 
 def _seconds(value: str | None) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from pathlib import Path
 from typing import Any
@@ -56,3 +57,30 @@ async def test_a_change_is_written_once_per_version(
 def _pending(entries: list[dict[str, Any]]) -> list[Pending]:
     """Copies: each writer works on its own read."""
     return [Pending(copy.deepcopy(e), PendingRecord(event="test")) for e in entries]
+
+
+async def test_two_writers_at_the_same_moment_write_a_change_once(
+    prefix: str, rules_file: Path, redis: Redis
+) -> None:
+    """Two workers (two process contexts) decide the same changes from the same read and write
+    at once: the fence is claimed atomically, so each change is written by one of them."""
+    sandbox_app = create_sandbox(seed_workspace(entries=60, seed=3))
+    sandbox = sandbox_app.state.sandbox
+    async with running(sandbox_app) as url:
+        settings = make_settings(prefix, rules_file, awork_api_url=url)
+        async with billing_for(settings, redis) as one, billing_for(settings, redis) as two:
+            rules = resolved_rules(settings.rules_file, sandbox)
+            wanted = {c.entry_id for c in pending_changes(sandbox, rules)}
+            snapshot = [
+                copy.deepcopy(e) for i, e in sandbox.workspace.entries.items() if i in wanted
+            ]
+            first, second = Batch(job_id="one"), Batch(job_id="two")
+            await asyncio.gather(
+                one.apply(_pending(snapshot), first), two.apply(_pending(snapshot), second)
+            )
+    applied = first.counts.get("applied", 0) + second.counts.get("applied", 0)
+    skipped = first.counts.get("already_written", 0) + second.counts.get("already_written", 0)
+    rows = await audit_rows(redis, prefix, count=10_000)
+    written = [(r["entry"], r["attribute"]) for r in rows if r["outcome"] == "applied"]
+    assert len(written) == len(set(written)) == applied
+    assert skipped == applied  # each change was decided twice and written once

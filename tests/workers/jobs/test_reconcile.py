@@ -103,6 +103,11 @@ async def run(w: World, n: int = 1) -> dict[str, int]:
     return await reconcile(job_ctx(w.billing, job_id, job_try=1))
 
 
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)  # 3.11 reads awork's 7 fractional digits
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 async def checkpoint(w: World, redis: Redis) -> datetime:
     raw = await redis.get(w.checkpoint_key)
     assert raw is not None
@@ -143,6 +148,9 @@ async def test_entries_waiting_for_a_flush_are_left_to_it(
         counts = await run(w)
         assert counts["queued"] == 4
         assert w.wrong(changed) == set(queued + claimed)
+        # should their flush fail, the next run must read them again: the checkpoint waits
+        oldest = min(_instant(w.ws.entries[i]["updatedOn"]) for i in queued + claimed)
+        assert await checkpoint(w, redis) <= oldest
 
 
 async def test_checkpoint_advances_with_an_overlap_and_reads_only_newer_changes(
