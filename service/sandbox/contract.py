@@ -5,9 +5,10 @@ The package carries a copy of `openapi-v1-subset.json` (awork's schemas, prose r
 
 - `nullable: true` becomes `type: [T, "null"]`;
 - `format: uuid` is checked (a GUID, 8-4-4-4-12 hex digits), other formats are not;
-- `additionalProperties: false` stays: an unknown property is a validation error, as in awork;
-- `ErrorResponse` lists `description` as required but the prose stripping removed the property
-  itself; it is put back as a string.
+- `additionalProperties: false` stays: an unknown property is a validation error, as in awork.
+
+(Older copies of the file had lost every property named `description`, `ErrorResponse`'s
+required one included; the corrected file carries them, so no schema is patched on load.)
 """
 
 from __future__ import annotations
@@ -46,8 +47,6 @@ class Contract:
 
     def __init__(self, document: dict[str, Any]) -> None:
         schemas = {name: _translate(s) for name, s in document["components"]["schemas"].items()}
-        error = schemas["ErrorResponse"]
-        error["properties"].setdefault("description", {"type": "string"})
         self._root = {"components": {"schemas": schemas}}
         self._schemas = schemas
         checker = jsonschema.FormatChecker(formats=())
