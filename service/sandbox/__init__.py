@@ -27,9 +27,12 @@ from service.sandbox.faults import Faults
 from service.sandbox.seed import seed_workspace
 from service.sandbox.server import running
 from service.sandbox.state import CallRecord, SandboxState
-from service.sandbox.workspace import Workspace
+from service.sandbox.workspace import ADMIN_TOKEN, MEMBER_TOKEN, PERSON_TOKEN_PREFIX, Workspace
 
 __all__ = [
+    "ADMIN_TOKEN",
+    "MEMBER_TOKEN",
+    "PERSON_TOKEN_PREFIX",
     "CallRecord",
     "DeliveryRecord",
     "DeliveryReport",

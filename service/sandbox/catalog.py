@@ -14,7 +14,7 @@ from typing import Any
 
 from service.sandbox.agency import COMPANIES, PEOPLE, PROJECT_TYPES, PROJECTS, TASKS, TYPES_OF_WORK
 from service.sandbox.clock import iso7
-from service.sandbox.workspace import Entity, nested_type_of_work
+from service.sandbox.models import Entity, nested_task, nested_type_of_work
 
 TAG_COLORS = ["red", "orange", "green", "blue", "purple"]
 
@@ -39,25 +39,7 @@ class Catalog:
 
     def nested_task(self, task: Entity) -> Entity:
         """The `task` a time entry carries (`TaskModelForTimeTrackings`)."""
-        keys = (
-            "id",
-            "name",
-            "baseType",
-            "taskIdentifier",
-            "taskStatusId",
-            "typeOfWorkId",
-            "projectId",
-            "plannedDuration",
-            "closedOn",
-            "parentId",
-            "correlationId",
-            "createdBy",
-        )
-        nested = {key: task[key] for key in keys}
-        nested["taskStatus"] = {
-            k: task["taskStatus"][k] for k in ("id", "name", "type", "icon", "order")
-        }
-        return nested
+        return nested_task(task)
 
     def stamp(self, rng: random.Random) -> dict[str, Any]:
         """createdOn/By, updatedOn/By and resourceVersion of a catalogue entity."""

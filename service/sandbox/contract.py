@@ -47,6 +47,8 @@ class Contract:
 
     def __init__(self, document: dict[str, Any]) -> None:
         schemas = {name: _translate(s) for name, s in document["components"]["schemas"].items()}
+        self.paths: dict[str, Any] = document.get("paths", {})
+        """The published operations by path template (for `conformance`)."""
         self._root = {"components": {"schemas": schemas}}
         self._schemas = schemas
         checker = jsonschema.FormatChecker(formats=())
@@ -60,12 +62,7 @@ class Contract:
 
     def errors(self, name: str, instance: object) -> list[dict[str, str]]:
         """awork-style `validationErrors` (`{property, message}`), empty when valid."""
-        found: list[dict[str, str]] = []
-        for error in sorted(self._validator(name).iter_errors(instance), key=_where):
-            for item in _describe(error):
-                if item not in found:
-                    found.append(item)
-        return found
+        return self._errors(self._validator(name), instance)
 
     def check(self, name: str, instance: object) -> None:
         """Raise `ContractError` unless `instance` matches schema `name`."""
@@ -73,11 +70,31 @@ class Contract:
         if errors:
             raise ContractError(name, errors)
 
+    def fragment_errors(
+        self, key: str, schema: dict[str, Any], instance: object
+    ) -> list[dict[str, str]]:
+        """Like `errors`, for a schema fragment (a response's `schema`); cached under `key`."""
+        if key not in self._validators:
+            self._validators[key] = self._compile({**self._root, **_translate(schema)})
+        return self._errors(self._validators[key], instance)
+
     def _validator(self, name: str) -> Draft202012Validator:
         if name not in self._validators:
             schema = {**self._root, "$ref": f"#/components/schemas/{name}"}
-            self._validators[name] = Draft202012Validator(schema, format_checker=self._checker)
+            self._validators[name] = self._compile(schema)
         return self._validators[name]
+
+    def _compile(self, schema: dict[str, Any]) -> Draft202012Validator:
+        return Draft202012Validator(schema, format_checker=self._checker)
+
+    @staticmethod
+    def _errors(validator: Draft202012Validator, instance: object) -> list[dict[str, str]]:
+        found: list[dict[str, str]] = []
+        for error in sorted(validator.iter_errors(instance), key=_where):
+            for item in _describe(error):
+                if item not in found:
+                    found.append(item)
+        return found
 
 
 @functools.cache

@@ -20,10 +20,13 @@ from typing import Any
 from service.sandbox.agency import NOTES
 from service.sandbox.catalog import Catalog, build_catalog, new_id
 from service.sandbox.clock import iso7, iso_ticks, ticks
-from service.sandbox.workspace import Entity, Workspace, nested_type_of_work
+from service.sandbox.models import Entity, nested_project, nested_type_of_work, nested_user
+from service.sandbox.workspace import Workspace
 
 SEED_UNTIL = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 """The seeded entries lie in the ten weeks before this moment."""
+MEMBER_FIRST_NAME = "Ben"
+"""The member key (`sandbox-member-token`) acts as Ben Müller, a developer and no admin."""
 
 
 def seed_workspace(entries: int = 300, seed: int = 7) -> Workspace:
@@ -49,6 +52,7 @@ def seed_workspace(entries: int = 300, seed: int = 7) -> Workspace:
         users=catalog.users,
         custom_field_definitions=catalog.custom_field_definitions,
         api_user=catalog.api_user,
+        member_id=next(p["id"] for p in catalog.people if p["firstName"] == MEMBER_FIRST_NAME),
     )
     ws.last_version = max(versions, default=ticks(SEED_UNTIL))
     return ws
@@ -75,7 +79,7 @@ def _entry(rng: random.Random, catalog: Catalog) -> Entity:
         "projectId": project["id"] if project else None,
         "taskId": task["id"] if task else None,
         "userId": user["id"],
-        "user": {k: user[k] for k in ("id", "firstName", "lastName", "hasImage", "isExternal")},
+        "user": nested_user(user),
         "timezone": "Europe/Berlin",
         "breakDuration": 0,
         "breaks": [],
@@ -111,21 +115,7 @@ def _note(rng: random.Random, type_name: str) -> str | None:
 
 
 def _nested_project(rng: random.Random, project: Entity) -> Entity:
-    nested: Entity = {
-        "id": project["id"],
-        "name": project["name"],
-        "projectKey": project["projectKey"],
-        "isPrivate": False,
-        "isExternal": False,
-        "hasImage": False,
-        "isBillableByDefault": project["isBillableByDefault"],
-        "projectStatus": {
-            k: project["projectStatus"][k] for k in ("id", "name", "type", "isArchived")
-        },
-        "company": {k: project["company"][k] for k in ("id", "name", "hasImage")},
-        "projectType": dict(project["projectType"]),
-        "createdBy": project["createdBy"],
-    }
+    nested = nested_project(project)
     roll = rng.random()
     if roll < 0.04:  # the older field name instead of the current one (SPEC 7.1)
         nested["key"] = nested.pop("projectKey")

@@ -15,9 +15,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from service.sandbox import SandboxState, Workspace, create_sandbox, running
+from service.sandbox import (
+    ADMIN_TOKEN,
+    MEMBER_TOKEN,
+    SandboxState,
+    Workspace,
+    create_sandbox,
+    running,
+)
 
-AUTH = {"Authorization": "Bearer sandbox-token"}
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+MEMBER = {"Authorization": f"Bearer {MEMBER_TOKEN}"}
 UNKNOWN_ID = "0f0f0f0f-0000-4000-8000-00000000abcd"
 
 
@@ -34,10 +42,16 @@ class Sandbox:
 
 @asynccontextmanager
 async def open_sandbox(workspace: Workspace, **options: Any) -> AsyncIterator[Sandbox]:
-    """A running sandbox (real HTTP on loopback) and a client carrying the API token."""
-    app = create_sandbox(workspace, **options)
+    """A running sandbox (real HTTP on loopback) and a client carrying the API token.
+
+    The sandbox checks its own answers against the published schemas; any violation fails the
+    test (the answer was a 500 already, and the list must stay empty).
+    """
+    app = create_sandbox(workspace, **{"check_responses": True, **options})
+    state: SandboxState = app.state.sandbox
     async with running(app) as url, httpx.AsyncClient(base_url=url, headers=AUTH) as client:
-        yield Sandbox(app.state.sandbox, client, url)
+        yield Sandbox(state, client, url)
+    assert state.violations == [], "the sandbox broke the published contract"
 
 
 @dataclass
