@@ -21,6 +21,7 @@ from service.sandbox.agency import NOTES
 from service.sandbox.catalog import Catalog, build_catalog, new_id
 from service.sandbox.clock import iso7, iso_ticks, ticks
 from service.sandbox.models import Entity, nested_project, nested_type_of_work, nested_user
+from service.sandbox.retainerclient import add_budgets, add_retainer_client
 from service.sandbox.workspace import Workspace
 
 SEED_UNTIL = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
@@ -29,14 +30,28 @@ MEMBER_FIRST_NAME = "Ben"
 """The member key (`sandbox-member-token`) acts as Ben Müller, a developer and no admin."""
 
 
-def seed_workspace(entries: int = 300, seed: int = 7) -> Workspace:
-    """Build the sandbox workspace: a catalogue plus `entries` time entries, oldest first."""
+def seed_workspace(
+    entries: int = 300,
+    seed: int = 7,
+    *,
+    retainer_client: bool = False,
+    project_budgets: bool = False,
+) -> Workspace:
+    """Build the sandbox workspace: a catalogue plus `entries` time entries, oldest first.
+
+    Opt-in additions for budgets (`retainerclient`): `retainer_client` adds a retainer client
+    whose current month is nearly used up; `project_budgets` gives two projects a `timeBudget`.
+    """
     rng = random.Random(seed)
     catalog = build_catalog(rng, SEED_UNTIL - timedelta(days=120))
-    made = sorted(
-        (_entry(rng, catalog) for _ in range(entries)),
-        key=lambda e: (e["startDateUtc"], e["startTimeUtc"]),
-    )
+    made = [_entry(rng, catalog) for _ in range(entries)]
+    retainers: dict[str, Entity] = {}
+    extra = random.Random(f"budgets-{seed}")  # the default seed's RNG stays untouched
+    if retainer_client:
+        made += add_retainer_client(extra, catalog, retainers)
+    if project_budgets:
+        add_budgets(catalog)
+    made.sort(key=lambda e: (e["startDateUtc"], e["startTimeUtc"]))
     versions: set[int] = set()
     for entry in made:
         while entry["resourceVersion"] in versions:
@@ -51,6 +66,7 @@ def seed_workspace(entries: int = 300, seed: int = 7) -> Workspace:
         types_of_work=catalog.types_of_work,
         users=catalog.users,
         custom_field_definitions=catalog.custom_field_definitions,
+        retainers=retainers,
         api_user=catalog.api_user,
         member_id=next(p["id"] for p in catalog.people if p["firstName"] == MEMBER_FIRST_NAME),
     )
