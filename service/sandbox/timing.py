@@ -59,8 +59,10 @@ def zone(name: str) -> ZoneInfo:
 
 def read(form: dict[str, Any], tz: ZoneInfo, *, mixing: bool) -> Given:
     """The start, end and duration a form gives (`mixing`: both field groups allowed)."""
-    start = _instant(form, "start", tz, mixing, None)
-    end = _instant(form, "end", tz, mixing, start)
+    if not mixing:
+        _one_group(form)
+    start = _instant(form, "start", tz, None)
+    end = _instant(form, "end", tz, start)
     return Given(start, end, form.get("duration"))
 
 
@@ -121,18 +123,27 @@ def _of(entry: Entity, end: str) -> int | None:
     return midnight + (clock or 0)
 
 
-def _instant(
-    form: dict[str, Any], end: str, tz: ZoneInfo, mixing: bool, start: int | None
-) -> int | None:
+def _one_group(form: dict[str, Any]) -> None:
+    """ "Do not mix the UTC and local field groups in one request" (`TimeEntryPostForm`)."""
+    given = [
+        f"{end}{part}{kind}"
+        for end in _ENDS
+        for kind in ("Utc", "Local")
+        for part in ("Date", "Time")
+    ]
+    present = [name for name in given if form.get(name) is not None]
+    local = [name for name in present if name.endswith("Local")]
+    if local and len(local) < len(present):
+        raise invalid(local[0], "Do not mix the UTC and the local date/time fields.")
+
+
+def _instant(form: dict[str, Any], end: str, tz: ZoneInfo, start: int | None) -> int | None:
     utc = _group(form, end, "Utc", _Clock(lambda t: t, lambda t: t), start)
     local = _group(
         form, end, "Local", _Clock(lambda w: _utc(w, tz), lambda t: t + _offset(t, tz)), start
     )
-    if utc is not None and local is not None:
-        if not mixing:
-            raise invalid(f"{end}DateLocal", "Do not mix the UTC and the local date/time fields.")
-        if utc != local:
-            raise invalid(f"{end}TimeLocal", f"The local {end} is not the UTC {end} in {tz.key}.")
+    if utc is not None and local is not None and utc != local:
+        raise invalid(f"{end}TimeLocal", f"The local {end} is not the UTC {end} in {tz.key}.")
     return utc if utc is not None else local
 
 

@@ -23,10 +23,45 @@ from service.sandbox import (
     create_sandbox,
     running,
 )
+from service.sandbox.contract import load_contract
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 MEMBER = {"Authorization": f"Bearer {MEMBER_TOKEN}"}
 UNKNOWN_ID = "0f0f0f0f-0000-4000-8000-00000000abcd"
+
+
+PUT_FIELDS = (
+    "isBillable",
+    "isBilled",
+    "taskId",
+    "projectId",
+    "note",
+    "startDateUtc",
+    "startTimeUtc",
+    "endDateUtc",
+    "endTimeUtc",
+    "startDateLocal",
+    "startTimeLocal",
+    "endDateLocal",
+    "endTimeLocal",
+    "timezone",
+    "duration",
+    "breakDuration",
+    "typeOfWorkId",
+    "userId",
+)
+"""The properties of `TimeTrackingPutForm`."""
+
+
+def put_form(entry: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A full-replace PUT form: the entry as read, with `changes`."""
+    return {**{k: entry[k] for k in PUT_FIELDS if k in entry}, **changes}
+
+
+def batch_lists(body: dict[str, Any]) -> dict[str, list[str]]:
+    """The id lists of a `MultiStatusResult` (checked against its schema)."""
+    load_contract().check("MultiStatusResult", body)
+    return {name: body[name]["ids"] for name in ("ok", "notFound", "unauthorized", "badRequest")}
 
 
 @dataclass
@@ -38,6 +73,20 @@ class Sandbox:
     @property
     def ws(self) -> Workspace:
         return self.state.workspace
+
+    def named(self, table: str, name: str) -> str:
+        """The id of the project, type of work, task, ... called `name`."""
+        entities: dict[str, dict[str, Any]] = getattr(self.ws, table)
+        return next(i for i, e in entities.items() if name in (e.get("name"), e.get("firstName")))
+
+
+def entry_ids(sandbox: Sandbox, count: int, **match: Any) -> list[str]:
+    """`count` ids of entries whose attributes equal `match`."""
+    found = [
+        i for i, e in sandbox.ws.entries.items() if all(e.get(k) == v for k, v in match.items())
+    ]
+    assert len(found) >= count
+    return found[:count]
 
 
 @asynccontextmanager
