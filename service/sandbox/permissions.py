@@ -124,10 +124,11 @@ def require_single(
     found = verdict(ws, actor, entry_id, values, delete=delete)
     if found == "notFound":
         raise ApiError(404, "not-found", f"Time entry {entry_id} not found.")
-    if found in ("unauthorized", "needsAdmin"):
-        what = "Deleting" if delete else "This change of"
+    if found == "unauthorized":
+        raise ApiError(401, "unauthorized", f"Not allowed to edit time entry {entry_id}.")
+    if found == "needsAdmin":
         raise ApiError(
-            401, "unauthorized", f"{what} a billed or protected time entry needs admin rights."
+            401, "unauthorized", "Only admins may un-bill, move or delete a billed time entry."
         )
     if found == "badRequest":
         raise ApiError(400, "invalid-operation", f"Time entry {entry_id} cannot be changed.")

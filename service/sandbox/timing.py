@@ -68,16 +68,15 @@ def read(form: dict[str, Any], tz: ZoneInfo, *, mixing: bool) -> Given:
 
 def finish(given: Given, breaks: int) -> tuple[int, int, int]:
     """`(start, end, duration)` of a finished entry with `breaks` seconds of breaks."""
-    if given.start is not None and given.end is not None:
-        if given.end <= given.start:
+    start, end, duration = given.start, given.end, given.duration
+    if start is not None and end is not None:
+        if end <= start:
             raise invalid("endTimeUtc", "The end must be after the start.")
-        start, end = given.start, given.end
         duration = (end - start) // SECOND - breaks
-    elif given.duration is not None and (given.start is not None or given.end is not None):
-        duration = given.duration
-        span = (duration + breaks) * SECOND
-        start = given.start if given.start is not None else given.end - span  # type: ignore[operator]
-        end = start + span
+    elif duration is not None and start is not None:
+        end = start + (duration + breaks) * SECOND
+    elif duration is not None and end is not None:
+        start = end - (duration + breaks) * SECOND
     else:
         raise invalid(
             "duration", "Give a start and an end, a start and a duration, or an end and a duration."
@@ -116,9 +115,10 @@ def iso(instant: int) -> str:
 
 def _of(entry: Entity, end: str) -> int | None:
     date = entry.get(f"{end}DateUtc")
-    midnight = _midnight(parse_ticks(date)) if isinstance(date, str) else None
-    if midnight is None:
+    parsed = parse_ticks(date) if isinstance(date, str) else None
+    if parsed is None:
         return None
+    midnight = _midnight(parsed)
     clock = _clock(entry.get(f"{end}TimeUtc"))
     return midnight + (clock or 0)
 
@@ -173,13 +173,13 @@ def _group(
     if wall is None:
         raise invalid(f"{end}Date{kind}", "Expected a date-time (ISO 8601).")
     if time_of_day is not None:
-        wall = _midnight(wall) + time_of_day  # type: ignore[operator]
+        wall = _midnight(wall) + time_of_day
     return clock_of.to_utc(wall)
 
 
 def _next_after(start: int, time_of_day: int, clock_of: _Clock) -> int:
     """An end time without a date: on the start's day (in the group's own clock), else the next."""
-    day = _midnight(clock_of.to_wall(start)) or 0
+    day = _midnight(clock_of.to_wall(start))
     candidate = clock_of.to_utc(day + time_of_day)
     return candidate if candidate > start else clock_of.to_utc(day + DAY + time_of_day)
 
@@ -219,9 +219,9 @@ def _wall(text: str) -> int | None:
     return parse_ticks(_OFFSET.sub("", text.strip()))
 
 
-def _midnight(value: int | None) -> int | None:
+def _midnight(value: int) -> int:
     """Midnight of the day of `value` (ticks count whole days from 0001-01-01)."""
-    return None if value is None else value - value % DAY
+    return value - value % DAY
 
 
 def _clock(text: object) -> int | None:
