@@ -1,6 +1,10 @@
 """What stands in front of every API route, in awork's order: URL length, token, rate limit,
 injected faults; plus a `Trace-Id` on every answer and a `CallRecord` of every API call.
 
+The token's caller (`permissions.Actor`) goes into `scope["state"]["actor"]` for the routes;
+before a route runs, timers due to stop after 24 h are stopped (`SandboxState.tick`); with
+`SandboxState.check_responses` the answer is held back and checked (`conformance`).
+
 A pure ASGI middleware (stack-notes 8): it needs the raw request and response messages.
 Control routes (`/_sandbox/...`) pass through with only a `Trace-Id`.
 
