@@ -77,6 +77,7 @@ async def test_a_broken_answer_fails_loudly() -> None:
 
 def test_the_environment_switches_checking_on(monkeypatch: pytest.MonkeyPatch) -> None:
     ws = seed_workspace(entries=1)
+    monkeypatch.delenv("SANDBOX_CHECK_RESPONSES", raising=False)
     assert create_sandbox(ws).state.sandbox.check_responses is False
     monkeypatch.setenv("SANDBOX_CHECK_RESPONSES", "1")
     assert create_sandbox(ws).state.sandbox.check_responses is True
