@@ -9,6 +9,7 @@ Routes sit at the app root, as under `https://api.awork.com/api/v1`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.sandbox import control, lookups, timeentries, webhooks
+from service.sandbox import bulk, control, lookups, simplified, timeentries, timers, webhooks
 from service.sandbox.envelopes import TIME_ENTRY_EVENTS
 from service.sandbox.faults import Faults
 from service.sandbox.gateway import Gateway
@@ -27,6 +28,7 @@ from service.sandbox.state import SandboxState
 from service.sandbox.workspace import Workspace
 
 _HTTP_CODES = {404: "not-found", 405: "method-not-allowed"}
+CHECK_VARIABLE = "SANDBOX_CHECK_RESPONSES"
 
 
 def create_sandbox(
@@ -34,13 +36,28 @@ def create_sandbox(
     faults: Faults | None = None,
     webhook_url: str | None = None,
     webhook_headers: dict[str, str] | None = None,
+    *,
+    check_responses: bool | None = None,
 ) -> Starlette:
     """A sandbox serving `workspace`. `webhook_url` (with `webhook_headers`, all sent on every
-    delivery) is registered as an active webhook for the time-entry events."""
+    delivery) is registered as an active webhook for the time-entry events. `check_responses`:
+    validate every answer against the published schemas (`conformance`); None reads the
+    environment variable `SANDBOX_CHECK_RESPONSES` (`1`, `true`, `yes`: on)."""
     state = SandboxState(workspace, faults if faults is not None else Faults())
+    if check_responses is None:
+        check_responses = os.environ.get(CHECK_VARIABLE, "").lower() in ("1", "true", "yes")
+    state.check_responses = check_responses
     if webhook_url is not None:
         _register(state, webhook_url, dict(webhook_headers or {}))
-    routes = [*control.routes, *lookups.routes, *timeentries.routes, *webhooks.routes]
+    routes = [
+        *control.routes,
+        *lookups.routes,
+        *bulk.routes,
+        *simplified.routes,
+        *timers.routes,
+        *timeentries.routes,
+        *webhooks.routes,
+    ]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from service.sandbox.agency import COMPANIES, PEOPLE, PROJECT_TYPES, PROJECTS, TASKS, TYPES_OF_WORK
 from service.sandbox.clock import iso7
-from service.sandbox.workspace import Entity, nested_type_of_work
+from service.sandbox.models import Entity, nested_task, nested_type_of_work
 
 TAG_COLORS = ["red", "orange", "green", "blue", "purple"]
 
@@ -39,25 +39,7 @@ class Catalog:
 
     def nested_task(self, task: Entity) -> Entity:
         """The `task` a time entry carries (`TaskModelForTimeTrackings`)."""
-        keys = (
-            "id",
-            "name",
-            "baseType",
-            "taskIdentifier",
-            "taskStatusId",
-            "typeOfWorkId",
-            "projectId",
-            "plannedDuration",
-            "closedOn",
-            "parentId",
-            "correlationId",
-            "createdBy",
-        )
-        nested = {key: task[key] for key in keys}
-        nested["taskStatus"] = {
-            k: task["taskStatus"][k] for k in ("id", "name", "type", "icon", "order")
-        }
-        return nested
+        return nested_task(task)
 
     def stamp(self, rng: random.Random) -> dict[str, Any]:
         """createdOn/By, updatedOn/By and resourceVersion of a catalogue entity."""
@@ -96,25 +78,33 @@ def build_catalog(rng: random.Random, created: datetime) -> Catalog:
             **_audit(catalog),
         }
     for name, industry, tags in COMPANIES:
-        cid = new_id(rng)
-        catalog.companies[cid] = {
-            "id": cid,
-            "name": name,
-            "industry": industry,
-            "hasImage": False,
-            "isExternal": False,
-            "tags": catalog.tag_list(tags),
-            "companyContactInfos": [],
-            "projectsCount": sum(1 for p in PROJECTS if COMPANIES[p[2]][0] == name),
-            "projectsInProgressCount": sum(
-                1 for p in PROJECTS if COMPANIES[p[2]][0] == name and not p[6]
-            ),
-            **catalog.stamp(rng),
-        }
+        rows = [p for p in PROJECTS if COMPANIES[p[2]][0] == name]
+        add_company(rng, catalog, (name, industry, tags), rows)
     definitions = _definitions(rng, catalog)
     for row in PROJECTS:
-        _project(rng, catalog, row, definitions)
+        add_project(rng, catalog, row, definitions)
     return catalog
+
+
+def add_company(
+    rng: random.Random, catalog: Catalog, row: tuple[Any, ...], projects: list[tuple[Any, ...]]
+) -> Entity:
+    """A company from a `COMPANIES` row; `projects`: its `PROJECTS` rows (for the counts)."""
+    name, industry, tags = row
+    cid = new_id(rng)
+    catalog.companies[cid] = {
+        "id": cid,
+        "name": name,
+        "industry": industry,
+        "hasImage": False,
+        "isExternal": False,
+        "tags": catalog.tag_list(tags),
+        "companyContactInfos": [],
+        "projectsCount": len(projects),
+        "projectsInProgressCount": sum(1 for p in projects if not p[6]),
+        **catalog.stamp(rng),
+    }
+    return catalog.companies[cid]
 
 
 def _audit(catalog: Catalog) -> dict[str, Any]:
@@ -153,6 +143,10 @@ def _users(rng: random.Random, catalog: Catalog) -> None:
     catalog.api_user, *catalog.people = catalog.users.values()
 
 
+def definitions_by_name(catalog: Catalog) -> dict[str, Entity]:
+    return {d["name"]: d for d in catalog.custom_field_definitions.values()}
+
+
 def _definitions(rng: random.Random, catalog: Catalog) -> dict[str, Entity]:
     """Custom field definitions (`GET /customfielddefinitions`): two for projects, one for tasks."""
     options = [
@@ -175,7 +169,7 @@ def _definitions(rng: random.Random, catalog: Catalog) -> dict[str, Entity]:
             "selectionOptions": selection,
             **_audit(catalog),
         }
-    return {d["name"]: d for d in catalog.custom_field_definitions.values()}
+    return definitions_by_name(catalog)
 
 
 def _field(definition: Entity, **value: Any) -> Entity:
@@ -193,9 +187,10 @@ def _field(definition: Entity, **value: Any) -> Entity:
     return {"customFieldDefinitionId": definition["id"], **empty, **value}
 
 
-def _project(
+def add_project(
     rng: random.Random, catalog: Catalog, row: tuple[Any, ...], defs: dict[str, Entity]
-) -> None:
+) -> Entity:
+    """A project (and its tasks) from a `PROJECTS` row; `defs`: custom field definitions."""
     name, key, company_index, type_name, billable, weight, closed, tags = row
     company = list(catalog.companies.values())[company_index]
     pid, type_id, status_id = new_id(rng), new_id(rng), new_id(rng)
@@ -247,6 +242,7 @@ def _project(
     by_name = {t["name"]: t for t in catalog.types_of_work.values()}
     for number, (task_name, type_of_work) in enumerate(TASKS[type_name], start=1):
         _task(rng, catalog, project, number, task_name, by_name[type_of_work], defs)
+    return project
 
 
 def _task(

@@ -5,9 +5,10 @@ The package carries a copy of `openapi-v1-subset.json` (awork's schemas, prose r
 
 - `nullable: true` becomes `type: [T, "null"]`;
 - `format: uuid` is checked (a GUID, 8-4-4-4-12 hex digits), other formats are not;
-- `additionalProperties: false` stays: an unknown property is a validation error, as in awork;
-- `ErrorResponse` lists `description` as required but the prose stripping removed the property
-  itself; it is put back as a string.
+- `additionalProperties: false` stays: an unknown property is a validation error, as in awork.
+
+(Older copies of the file had lost every property named `description`, `ErrorResponse`'s
+required one included; the corrected file carries them, so no schema is patched on load.)
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ class Contract:
 
     def __init__(self, document: dict[str, Any]) -> None:
         schemas = {name: _translate(s) for name, s in document["components"]["schemas"].items()}
-        error = schemas["ErrorResponse"]
-        error["properties"].setdefault("description", {"type": "string"})
+        self.paths: dict[str, Any] = document.get("paths", {})
+        """The published operations by path template (for `conformance`)."""
         self._root = {"components": {"schemas": schemas}}
         self._schemas = schemas
         checker = jsonschema.FormatChecker(formats=())
@@ -61,12 +62,7 @@ class Contract:
 
     def errors(self, name: str, instance: object) -> list[dict[str, str]]:
         """awork-style `validationErrors` (`{property, message}`), empty when valid."""
-        found: list[dict[str, str]] = []
-        for error in sorted(self._validator(name).iter_errors(instance), key=_where):
-            for item in _describe(error):
-                if item not in found:
-                    found.append(item)
-        return found
+        return self._errors(self._validator(name), instance)
 
     def check(self, name: str, instance: object) -> None:
         """Raise `ContractError` unless `instance` matches schema `name`."""
@@ -74,11 +70,31 @@ class Contract:
         if errors:
             raise ContractError(name, errors)
 
+    def fragment_errors(
+        self, key: str, schema: dict[str, Any], instance: object
+    ) -> list[dict[str, str]]:
+        """Like `errors`, for a schema fragment (a response's `schema`); cached under `key`."""
+        if key not in self._validators:
+            self._validators[key] = self._compile({**self._root, **_translate(schema)})
+        return self._errors(self._validators[key], instance)
+
     def _validator(self, name: str) -> Draft202012Validator:
         if name not in self._validators:
             schema = {**self._root, "$ref": f"#/components/schemas/{name}"}
-            self._validators[name] = Draft202012Validator(schema, format_checker=self._checker)
+            self._validators[name] = self._compile(schema)
         return self._validators[name]
+
+    def _compile(self, schema: dict[str, Any]) -> Draft202012Validator:
+        return Draft202012Validator(schema, format_checker=self._checker)
+
+    @staticmethod
+    def _errors(validator: Draft202012Validator, instance: object) -> list[dict[str, str]]:
+        found: list[dict[str, str]] = []
+        for error in sorted(validator.iter_errors(instance), key=_where):
+            for item in _describe(error):
+                if item not in found:
+                    found.append(item)
+        return found
 
 
 @functools.cache

@@ -5,6 +5,7 @@
 - `GET  /_sandbox/faults`, `POST /_sandbox/faults`  read / partly update `Faults`
 - `POST /_sandbox/reset-calls`  forget the recorded calls
 - `POST /_sandbox/fanout`       people change entries; one webhook per entry (see `fanout`)
+- `GET  /_sandbox/keys`         the API keys the sandbox accepts and whom each acts as
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from service.sandbox.billing import check_type_of_work
 from service.sandbox.envelopes import TIME_ENTRY_EVENTS, envelope
+from service.sandbox.forms import check_type_of_work
+from service.sandbox.models import Entity
+from service.sandbox.permissions import known_keys
 from service.sandbox.responses import ApiError, JSONResponse
 from service.sandbox.state import SandboxState
-from service.sandbox.workspace import Change, Entity, Workspace
+from service.sandbox.workspace import Change, Workspace
 
 FANOUT_KEYS = {"project_id", "entry_ids", "limit", "by_user_id", "note_suffix", "set", "event_type"}
 SETTABLE = {"isBillable": bool, "isBilled": bool, "typeOfWorkId": str}
@@ -83,6 +86,10 @@ async def faults(request: Request) -> Response:
         except ValueError as e:
             raise ApiError(400, "validation-failed", str(e)) from e
     return JSONResponse(state.faults.as_dict())
+
+
+async def keys(request: Request) -> Response:
+    return JSONResponse(known_keys(_state(request).workspace))
 
 
 async def reset_calls(request: Request) -> Response:
@@ -175,4 +182,5 @@ routes = [
     Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
     Route("/_sandbox/reset-calls", reset_calls, methods=["POST"]),
     Route("/_sandbox/fanout", fanout, methods=["POST"]),
+    Route("/_sandbox/keys", keys, methods=["GET"]),
 ]

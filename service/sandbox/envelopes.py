@@ -7,6 +7,17 @@
 
 No delivery id and no workspace id, as in awork; `changes` is left out when not given
 ("Not always available!").
+
+Which events a write sends (the sandbox's reading; api-notes 1.2 calls `type_changed`
+undocumented):
+- a new entry: `timetracking_added`, its `changes` listing every property set (old null), so a
+  receiver can read e.g. the `Duration` as awork's own integrations do (api-notes 1.3, S11);
+- a change: `timetracking_updated` with the changed properties (plus `UpdatedOn`); when the type
+  of work is among them, also `timetracking_type_changed` with the same `changes` — by analogy
+  with `task_type_changed`, sent alongside the update, not instead of it;
+- a deletion: `timetracking_deleted`, the entity as it was plus `deletedOn` and `deletedBy`, no
+  `changes`;
+- a write that changes nothing sends nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from service.sandbox.clock import iso7, iso_ticks, now_ticks
+from service.sandbox.workspace import change
 
 WEB_URL = "https://sandbox.awork.com"
 TIME_ENTRY_EVENTS = (
@@ -54,6 +66,51 @@ def envelope(
     if changes is not None:
         body["changes"] = copy.deepcopy(changes)
     return body
+
+
+def added(entry: dict[str, Any], *, triggered_by: dict[str, Any]) -> dict[str, Any]:
+    """`timetracking_added` for a new entry."""
+    changes = [
+        change(key, None, value)
+        for key, value in entry.items()
+        if key not in _NOT_LISTED and value is not None and value != []
+    ]
+    return envelope("timetracking_added", entry, triggered_by=triggered_by, changes=changes)
+
+
+def updated(
+    entry: dict[str, Any], changes: list[dict[str, Any]], *, triggered_by: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """`timetracking_updated` for a change, and `timetracking_type_changed` with it when the type
+    of work changed; nothing when nothing changed."""
+    if not changes:
+        return []
+    events = [envelope("timetracking_updated", entry, triggered_by=triggered_by, changes=changes)]
+    if any(c["property"] == "TypeOfWorkId" for c in changes):
+        events.append(
+            envelope("timetracking_type_changed", entry, triggered_by=triggered_by, changes=changes)
+        )
+    return events
+
+
+def deleted(entry: dict[str, Any], *, triggered_by: dict[str, Any]) -> dict[str, Any]:
+    """`timetracking_deleted` for an entry `Workspace.remove_entry` returned."""
+    return envelope("timetracking_deleted", entry, triggered_by=triggered_by, changes=None)
+
+
+# nested models and bookkeeping: not properties a person sets
+_NOT_LISTED = {
+    "id",
+    "project",
+    "task",
+    "user",
+    "typeOfWork",
+    "createdBy",
+    "createdOn",
+    "updatedBy",
+    "updatedOn",
+    "resourceVersion",
+}
 
 
 def _link(entry: dict[str, Any]) -> str:

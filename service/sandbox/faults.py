@@ -27,7 +27,8 @@ class Faults:
     times out has still made its change, as with a slow awork)."""
     slow_seconds: float = 0.0
     echo_webhooks: bool = True
-    """Deliver `timetracking_updated` for every entry an API write changed, like awork does."""
+    """Deliver the webhooks of every API write (`timetracking_added`, `_updated`,
+    `_type_changed`, `_deleted`; see `envelopes`), like awork does. Off: API writes send none."""
     rate_per_second: int | None = 50
     """awork's limits per workspace (api-notes 3); None switches a window off."""
     rate_per_minute: int | None = 1000

@@ -1,6 +1,10 @@
 """What stands in front of every API route, in awork's order: URL length, token, rate limit,
 injected faults; plus a `Trace-Id` on every answer and a `CallRecord` of every API call.
 
+The token's caller (`permissions.Actor`) goes into `scope["state"]["actor"]` for the routes;
+before a route runs, timers due to stop after 24 h are stopped (`SandboxState.tick`); with
+`SandboxState.check_responses` the answer is held back and checked (`conformance`).
+
 A pure ASGI middleware (stack-notes 8): it needs the raw request and response messages.
 Control routes (`/_sandbox/...`) pass through with only a `Trace-Id`.
 
@@ -13,7 +17,6 @@ after it (the change is made, the answer is late).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 import uuid
@@ -24,6 +27,8 @@ import orjson
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.sandbox.conformance import CheckedSend, Conformance
+from service.sandbox.permissions import Actor, resolve
 from service.sandbox.responses import ApiError, error_response
 from service.sandbox.state import CallRecord, SandboxState
 
@@ -38,6 +43,7 @@ class Gateway:
         self.app = app
         self.state = state
         self.routes = routes
+        self.conformance = Conformance()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,20 +64,42 @@ class Gateway:
             return message
 
         started = time.time()
+        template = self._template(scope)
         try:
             refusal = self._refusal(scope, exchange)
             if refusal is not None:
                 await error_response(refusal, trace)(scope, receive, exchange.send)
             else:
                 exchange.delay = self.state.faults.roll_delay()
-                await self._forward(scope, capture, exchange)
+                self.state.tick()
+                await self._forward(
+                    scope, capture, exchange, self._checked(scope, template, exchange)
+                )
         finally:
-            self.state.calls.append(self._record(scope, exchange.status, body, started))
+            record = self._record(scope, template, exchange.status, body, started)
+            self.state.calls.append(record)
 
-    async def _forward(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
+    def _checked(self, scope: Scope, template: str | None, exchange: _Exchange) -> Send:
+        """`exchange.send`, behind a check of the answer when `state.check_responses` is on."""
+        method = scope["method"]
+        if not self.state.check_responses or not self.conformance.describes(method, template):
+            return exchange.send
+        assert template is not None
+        checked = CheckedSend(
+            self.conformance,
+            (method, template),
+            exchange.send,
+            self.state.violations.append,
+            exchange.trace,
+        )
+        return checked.send
+
+    async def _forward(
+        self, scope: Scope, receive: Receive, exchange: _Exchange, send: Send | None = None
+    ) -> None:
         """Run the route; a sandbox bug still answers an `ErrorResponse` with the trace id."""
         try:
-            await self.app(scope, receive, exchange.send)
+            await self.app(scope, receive, send or exchange.send)
         except Exception:
             if exchange.started:
                 raise
@@ -83,13 +111,15 @@ class Gateway:
         faults = self.state.faults
         if len(scope.get("raw_path", b"")) + 1 + len(scope["query_string"]) > MAX_URL_BYTES:
             return ApiError(414, "request-url-too-long", f"The URL is over {MAX_URL_BYTES} bytes.")
-        if not self._authorized(scope):
+        actor = self._actor(scope)
+        if actor is None:
             return ApiError(
                 401,
                 "workspaceid-missing",
                 "Missing or invalid bearer token.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        scope["state"]["actor"] = actor
         if faults.take_forced_429():
             return _too_many(self.state.limiter.forced(faults))
         verdict = self.state.limiter.admit(faults)
@@ -101,15 +131,19 @@ class Gateway:
             return ApiError(status, "server-error", "Injected by the sandbox (faults.error_rate).")
         return None
 
-    def _authorized(self, scope: Scope) -> bool:
-        expected = self.state.workspace.api_token.encode()
+    def _actor(self, scope: Scope) -> Actor | None:
+        """Who the bearer token stands for (see `permissions`), None without a known one."""
         for name, value in scope["headers"]:
             if name == b"authorization":
                 scheme, _, token = value.partition(b" ")
-                return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), expected)
-        return False
+                if scheme.lower() != b"bearer":
+                    return None
+                return resolve(self.state.workspace, token.strip())
+        return None
 
-    def _record(self, scope: Scope, status: int, body: bytearray, started: float) -> CallRecord:
+    def _record(
+        self, scope: Scope, template: str | None, status: int, body: bytearray, started: float
+    ) -> CallRecord:
         try:
             parsed: Any = orjson.loads(bytes(body)) if body else None
         except orjson.JSONDecodeError:
@@ -117,7 +151,7 @@ class Gateway:
         return CallRecord(
             method=scope["method"],
             path=scope["path"],
-            template=self._template(scope),
+            template=template,
             query=scope["query_string"].decode("latin-1"),
             status=status,
             json=parsed,

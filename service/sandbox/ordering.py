@@ -30,11 +30,12 @@ def sort_items(
     result = list(items)
     for path, descending in reversed(order):
         segments = path.split("/")
-        result.sort(key=lambda item: _sort_key(resolve(view(item), segments)), reverse=descending)
+        result.sort(key=lambda item: sort_key(resolve(view(item), segments)), reverse=descending)
     return result
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
+def sort_key(value: Any) -> tuple[int, Any]:
+    """Nulls first, then numbers and booleans, then everything else as text."""
     if value is None:
         return (0, 0)
     if isinstance(value, bool | int | float):

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 
 from service.sandbox.filters import FilterError, compile_filter
-from service.sandbox.ordering import compile_order, sort_items
+from service.sandbox.ordering import compile_order, sort_items, sort_key
 from service.sandbox.responses import ApiError, JSONResponse
 
 MAX_PAGE_SIZE = 1000
@@ -30,8 +30,14 @@ def list_response(
     *,
     fields: Collection[str] | None,
     view: Callable[[Any], Mapping[str, Any]] = lambda item: item,
+    group: Callable[[Any], Any] | None = None,
+    shape: Callable[[Any], Any] | None = None,
 ) -> JSONResponse:
-    """Filter, order and page `items` as the request asks; `view(item)` is what filters see."""
+    """Filter, order and page `items` as the request asks; `view(item)` is what filters see.
+
+    `group(item)`: a key keeping items of one group together (the order inside a group stays);
+    `shape(item)`: what the answer shows of an item (default: the item itself).
+    """
     params = query(request)
     try:
         if params.get("filterby"):
@@ -41,11 +47,15 @@ def list_response(
             items = sort_items(items, compile_order(params["orderby"], fields), view)
     except FilterError as e:
         raise ApiError(400, "invalid-filter-or-order", str(e)) from e
+    if group is not None:
+        items = sorted(items, key=lambda item: sort_key(group(item)))
     page = _positive(params, "page", 1)
     size = _positive(params, "pageSize", 10)
     if size > MAX_PAGE_SIZE:
         raise ApiError(400, "value-out-of-range", f"pageSize must be at most {MAX_PAGE_SIZE}.")
     chunk = items[(page - 1) * size : page * size]
+    if shape is not None:
+        chunk = [shape(item) for item in chunk]
     headers = {
         "aw-page": str(page),
         "aw-pagesize": str(size),

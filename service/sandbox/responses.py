@@ -41,6 +41,11 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def invalid(name: str, message: str, *, code: str = "validation-failed") -> ApiError:
+    """A 400 naming one offending form property, as awork's `validationErrors` do."""
+    return ApiError(400, code, message, validation_errors=[{"property": name, "message": message}])
+
+
 class JSONResponse(Response):
     media_type = "application/json"
 

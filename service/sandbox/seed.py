@@ -20,20 +20,38 @@ from typing import Any
 from service.sandbox.agency import NOTES
 from service.sandbox.catalog import Catalog, build_catalog, new_id
 from service.sandbox.clock import iso7, iso_ticks, ticks
-from service.sandbox.workspace import Entity, Workspace, nested_type_of_work
+from service.sandbox.models import Entity, nested_project, nested_type_of_work, nested_user
+from service.sandbox.retainerclient import add_budgets, add_retainer_client
+from service.sandbox.workspace import Workspace
 
 SEED_UNTIL = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 """The seeded entries lie in the ten weeks before this moment."""
+MEMBER_FIRST_NAME = "Ben"
+"""The member key (`sandbox-member-token`) acts as Ben Müller, a developer and no admin."""
 
 
-def seed_workspace(entries: int = 300, seed: int = 7) -> Workspace:
-    """Build the sandbox workspace: a catalogue plus `entries` time entries, oldest first."""
+def seed_workspace(
+    entries: int = 300,
+    seed: int = 7,
+    *,
+    retainer_client: bool = False,
+    project_budgets: bool = False,
+) -> Workspace:
+    """Build the sandbox workspace: a catalogue plus `entries` time entries, oldest first.
+
+    Opt-in additions for budgets (`retainerclient`): `retainer_client` adds a retainer client
+    whose current month is nearly used up; `project_budgets` gives two projects a `timeBudget`.
+    """
     rng = random.Random(seed)
     catalog = build_catalog(rng, SEED_UNTIL - timedelta(days=120))
-    made = sorted(
-        (_entry(rng, catalog) for _ in range(entries)),
-        key=lambda e: (e["startDateUtc"], e["startTimeUtc"]),
-    )
+    made = [_entry(rng, catalog) for _ in range(entries)]
+    retainers: dict[str, Entity] = {}
+    extra = random.Random(f"budgets-{seed}")  # the default seed's RNG stays untouched
+    if retainer_client:
+        made += add_retainer_client(extra, catalog, retainers)
+    if project_budgets:
+        add_budgets(catalog)
+    made.sort(key=lambda e: (e["startDateUtc"], e["startTimeUtc"]))
     versions: set[int] = set()
     for entry in made:
         while entry["resourceVersion"] in versions:
@@ -48,7 +66,9 @@ def seed_workspace(entries: int = 300, seed: int = 7) -> Workspace:
         types_of_work=catalog.types_of_work,
         users=catalog.users,
         custom_field_definitions=catalog.custom_field_definitions,
+        retainers=retainers,
         api_user=catalog.api_user,
+        member_id=next(p["id"] for p in catalog.people if p["firstName"] == MEMBER_FIRST_NAME),
     )
     ws.last_version = max(versions, default=ticks(SEED_UNTIL))
     return ws
@@ -75,7 +95,7 @@ def _entry(rng: random.Random, catalog: Catalog) -> Entity:
         "projectId": project["id"] if project else None,
         "taskId": task["id"] if task else None,
         "userId": user["id"],
-        "user": {k: user[k] for k in ("id", "firstName", "lastName", "hasImage", "isExternal")},
+        "user": nested_user(user),
         "timezone": "Europe/Berlin",
         "breakDuration": 0,
         "breaks": [],
@@ -111,21 +131,7 @@ def _note(rng: random.Random, type_name: str) -> str | None:
 
 
 def _nested_project(rng: random.Random, project: Entity) -> Entity:
-    nested: Entity = {
-        "id": project["id"],
-        "name": project["name"],
-        "projectKey": project["projectKey"],
-        "isPrivate": False,
-        "isExternal": False,
-        "hasImage": False,
-        "isBillableByDefault": project["isBillableByDefault"],
-        "projectStatus": {
-            k: project["projectStatus"][k] for k in ("id", "name", "type", "isArchived")
-        },
-        "company": {k: project["company"][k] for k in ("id", "name", "hasImage")},
-        "projectType": dict(project["projectType"]),
-        "createdBy": project["createdBy"],
-    }
+    nested = nested_project(project)
     roll = rng.random()
     if roll < 0.04:  # the older field name instead of the current one (SPEC 7.1)
         nested["key"] = nested.pop("projectKey")

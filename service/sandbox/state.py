@@ -13,9 +13,13 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.requests import Request
+
+from service.sandbox import timekeeping
 from service.sandbox.delivery import Deliverer, DeliveryRecord, DeliveryReport, Hook
-from service.sandbox.envelopes import envelope
+from service.sandbox.envelopes import updated
 from service.sandbox.faults import Faults, RateLimiter
+from service.sandbox.models import Entity
 from service.sandbox.workspace import Change, Workspace
 
 
@@ -34,6 +38,12 @@ class CallRecord:
     time: float
 
 
+def sandbox_of(request: Request) -> SandboxState:
+    """The `SandboxState` of the app serving `request`."""
+    state: SandboxState = request.app.state.sandbox
+    return state
+
+
 @dataclass(eq=False)
 class SandboxState:
     workspace: Workspace
@@ -41,6 +51,10 @@ class SandboxState:
     delivery: Deliverer = field(default_factory=Deliverer, repr=False)
     limiter: RateLimiter = field(default_factory=RateLimiter, repr=False)
     calls: list[CallRecord] = field(default_factory=list, repr=False)
+    check_responses: bool = False
+    """Validate every answer against the published response schemas (`conformance`)."""
+    violations: list[str] = field(default_factory=list, repr=False)
+    """Answers that broke the published contract (each was replaced by a 500)."""
     _background: set[asyncio.Task[Any]] = field(default_factory=set, init=False, repr=False)
 
     @property
@@ -74,22 +88,26 @@ class SandboxState:
         """POST envelopes to the webhooks that want them (retries included); see `delivery`."""
         return await self.delivery.deliver(events, nested=nested)
 
-    def echo(self, changed: list[tuple[str, list[Change]]]) -> None:
-        """Send `timetracking_updated` for entries an API write changed, in the background
-        (awork answers the write first), when `faults.echo_webhooks` is on."""
-        if not changed or not self.faults.echo_webhooks:
-            return
+    def publish(self, events: list[dict[str, Any]]) -> None:
+        """Send the webhooks of an API write in the background (awork answers the write first),
+        when `faults.echo_webhooks` is on; see `envelopes` for which events a write sends."""
+        if events and self.faults.echo_webhooks:
+            self.spawn(self.deliver(events))
+
+    def publish_changes(self, changed: list[tuple[str, list[Change]]], by: Entity) -> None:
+        """`publish` the `timetracking_updated` (and `type_changed`) events of changed entries."""
         ws = self.workspace
         events = [
-            envelope(
-                "timetracking_updated",
-                ws.entries[entry_id],
-                triggered_by=ws.api_user,
-                changes=changes,
-            )
+            event
             for entry_id, changes in changed
+            for event in updated(ws.entries[entry_id], changes, triggered_by=by)
         ]
-        self.spawn(self.deliver(events))
+        self.publish(events)
+
+    def tick(self) -> None:
+        """Before each API call: stop timers that have run 24 h (`timekeeping.expire`)."""
+        for entry_id, changes, owner in timekeeping.expire(self.workspace):
+            self.publish_changes([(entry_id, changes)], owner)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(work)

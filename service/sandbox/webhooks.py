@@ -19,8 +19,9 @@ from starlette.routing import Route
 from service.sandbox.clock import iso_ticks, now_ticks
 from service.sandbox.delivery import Hook
 from service.sandbox.paging import list_response
+from service.sandbox.permissions import Actor, caller
 from service.sandbox.responses import ApiError, JSONResponse, read_form
-from service.sandbox.state import SandboxState
+from service.sandbox.state import SandboxState, sandbox_of
 
 EVENT_TYPES = (
     *("absence_added", "absence_deleted", "absence_updated"),
@@ -36,12 +37,18 @@ EVENT_TYPES = (
 )
 
 
-def add_hook(state: SandboxState, form: dict[str, Any], *, hook_id: str | None = None) -> Hook:
+def add_hook(
+    state: SandboxState,
+    form: dict[str, Any],
+    *,
+    hook_id: str | None = None,
+    actor: Actor | None = None,
+) -> Hook:
     """Register a webhook from a `WebhookConfigForm` (checked here; `ApiError` 400)."""
     hook_id = hook_id or str(uuid.uuid4())
     previous = state.hooks.get(hook_id)
     now = iso_ticks(now_ticks())
-    by = state.workspace.api_user.get("id")
+    by = state.workspace.api_user.get("id") if actor is None else actor.id
     config = {
         "id": hook_id,
         "name": form["name"],
@@ -103,10 +110,8 @@ def _invalid(name: str, message: str) -> ApiError:
 
 
 def _admin(request: Request) -> SandboxState:
-    state: SandboxState = request.app.state.sandbox
-    if not state.workspace.api_user_is_admin:
-        raise ApiError(401, "unauthorized", "Managing webhooks needs admin rights.")
-    return state
+    caller(request).require_admin("Managing webhooks")
+    return sandbox_of(request)
 
 
 def _hook(request: Request) -> tuple[SandboxState, Hook]:
@@ -125,7 +130,7 @@ async def list_hooks(request: Request) -> Response:
 async def create_hook(request: Request) -> Response:
     state = _admin(request)
     form = await read_form(request, "WebhookConfigForm")
-    return JSONResponse(add_hook(state, form).config)
+    return JSONResponse(add_hook(state, form, actor=caller(request)).config)
 
 
 async def event_types(request: Request) -> Response:
@@ -139,7 +144,7 @@ async def get_hook(request: Request) -> Response:
 async def put_hook(request: Request) -> Response:
     state, hook = _hook(request)
     form = await read_form(request, "WebhookConfigForm")
-    return JSONResponse(add_hook(state, form, hook_id=hook.id).config)
+    return JSONResponse(add_hook(state, form, hook_id=hook.id, actor=caller(request)).config)
 
 
 async def delete_hook(request: Request) -> Response:

@@ -15,10 +15,53 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from service.sandbox import SandboxState, Workspace, create_sandbox, running
+from service.sandbox import (
+    ADMIN_TOKEN,
+    MEMBER_TOKEN,
+    SandboxState,
+    Workspace,
+    create_sandbox,
+    running,
+)
+from service.sandbox.contract import load_contract
 
-AUTH = {"Authorization": "Bearer sandbox-token"}
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+MEMBER = {"Authorization": f"Bearer {MEMBER_TOKEN}"}
 UNKNOWN_ID = "0f0f0f0f-0000-4000-8000-00000000abcd"
+
+
+PUT_FIELDS = (
+    "isBillable",
+    "isBilled",
+    "taskId",
+    "projectId",
+    "note",
+    "startDateUtc",
+    "startTimeUtc",
+    "endDateUtc",
+    "endTimeUtc",
+    "startDateLocal",
+    "startTimeLocal",
+    "endDateLocal",
+    "endTimeLocal",
+    "timezone",
+    "duration",
+    "breakDuration",
+    "typeOfWorkId",
+    "userId",
+)
+"""The properties of `TimeTrackingPutForm`."""
+
+
+def put_form(entry: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A full-replace PUT form: the entry as read, with `changes`."""
+    return {**{k: entry[k] for k in PUT_FIELDS if k in entry}, **changes}
+
+
+def batch_lists(body: dict[str, Any]) -> dict[str, list[str]]:
+    """The id lists of a `MultiStatusResult` (checked against its schema)."""
+    load_contract().check("MultiStatusResult", body)
+    return {name: body[name]["ids"] for name in ("ok", "notFound", "unauthorized", "badRequest")}
 
 
 @dataclass
@@ -31,13 +74,33 @@ class Sandbox:
     def ws(self) -> Workspace:
         return self.state.workspace
 
+    def named(self, table: str, name: str) -> str:
+        """The id of the project, type of work, task, ... called `name`."""
+        entities: dict[str, dict[str, Any]] = getattr(self.ws, table)
+        return next(i for i, e in entities.items() if name in (e.get("name"), e.get("firstName")))
+
+
+def entry_ids(sandbox: Sandbox, count: int, **match: Any) -> list[str]:
+    """`count` ids of entries whose attributes equal `match`."""
+    found = [
+        i for i, e in sandbox.ws.entries.items() if all(e.get(k) == v for k, v in match.items())
+    ]
+    assert len(found) >= count
+    return found[:count]
+
 
 @asynccontextmanager
 async def open_sandbox(workspace: Workspace, **options: Any) -> AsyncIterator[Sandbox]:
-    """A running sandbox (real HTTP on loopback) and a client carrying the API token."""
-    app = create_sandbox(workspace, **options)
+    """A running sandbox (real HTTP on loopback) and a client carrying the API token.
+
+    The sandbox checks its own answers against the published schemas; any violation fails the
+    test (the answer was a 500 already, and the list must stay empty).
+    """
+    app = create_sandbox(workspace, **{"check_responses": True, **options})
+    state: SandboxState = app.state.sandbox
     async with running(app) as url, httpx.AsyncClient(base_url=url, headers=AUTH) as client:
-        yield Sandbox(app.state.sandbox, client, url)
+        yield Sandbox(state, client, url)
+    assert state.violations == [], "the sandbox broke the published contract"
 
 
 @dataclass

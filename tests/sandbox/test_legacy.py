@@ -87,3 +87,17 @@ async def test_the_legacy_form_is_validated(sandbox: Sandbox) -> None:
     assert response.json()["validationErrors"][0]["property"] == "timeEntryIds"
     empty = await sandbox.client.post("/timeentries/setbilled", json={"ids": None})
     assert empty.status_code == 204
+
+
+async def test_delete_answers_204(sandbox: Sandbox) -> None:
+    doomed = list(sandbox.ws.entries)[:2]
+    response = await sandbox.client.post("/timeentries/delete", json={"ids": doomed})
+    assert response.status_code == 204
+    assert not set(doomed) & set(sandbox.ws.entries)
+
+
+async def test_delete_with_an_unknown_id_is_400_and_deletes_nothing(sandbox: Sandbox) -> None:
+    kept = next(iter(sandbox.ws.entries))
+    response = await sandbox.client.post("/timeentries/delete", json={"ids": [kept, UNKNOWN_ID]})
+    assert (response.status_code, response.json()["details"]) == (400, [UNKNOWN_ID])
+    assert kept in sandbox.ws.entries

@@ -40,7 +40,8 @@ async def test_types_of_work_hide_archived_ones_unless_asked(sandbox: Sandbox) -
 async def test_entities_by_id(sandbox: Sandbox, path: str, table: str, schema: str) -> None:
     entity = next(iter(getattr(sandbox.ws, table).values()))
     response = await sandbox.client.get(f"{path}/{entity['id']}")
-    assert response.json() == entity
+    computed = {"trackedDuration"} if table == "projects" else set()  # from the entries
+    assert {k: v for k, v in response.json().items() if k not in computed} == entity
     load_contract().check(schema, response.json())
     assert "tags" in entity
     missing = await sandbox.client.get(f"{path}/{UNKNOWN_ID}")

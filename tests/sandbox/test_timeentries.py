@@ -4,23 +4,9 @@ from typing import Any
 
 import pytest
 
-from service.sandbox.contract import load_contract
-from tests.sandbox.helpers import UNKNOWN_ID, Sandbox
+from tests.sandbox.helpers import UNKNOWN_ID, Sandbox, entry_ids, put_form
 
 BATCH = "/timeentries/batch/{}"
-
-
-def _ids(sandbox: Sandbox, count: int, **match: Any) -> list[str]:
-    found = [
-        i for i, e in sandbox.ws.entries.items() if all(e.get(k) == v for k, v in match.items())
-    ]
-    assert len(found) >= count
-    return found[:count]
-
-
-def _lists(body: dict[str, Any]) -> dict[str, list[str]]:
-    load_contract().check("MultiStatusResult", body)
-    return {name: body[name]["ids"] for name in ("ok", "notFound", "unauthorized", "badRequest")}
 
 
 async def test_listing_pages_with_awork_headers(sandbox: Sandbox) -> None:
@@ -58,7 +44,7 @@ async def test_filter_by_ids(sandbox: Sandbox) -> None:
 
 async def test_filter_by_updated_on_finds_what_changed(sandbox: Sandbox) -> None:
     newest = max(e["updatedOn"] for e in sandbox.ws.entries.values())
-    changed = _ids(sandbox, 2, isBillable=False)
+    changed = entry_ids(sandbox, 2, isBillable=False)
     await sandbox.client.post(
         BATCH.format("setIsBillable"), json={"timeEntryIds": changed, "isBillable": True}
     )
@@ -117,194 +103,204 @@ async def test_get_one_entry(sandbox: Sandbox) -> None:
     assert missing.json()["code"] == "not-found"
 
 
-async def test_batch_reports_each_id(sandbox: Sandbox) -> None:
-    ws = sandbox.ws
-    ok, denied = _ids(sandbox, 2, isBillable=False, isBilled=False)
-    ws.unauthorized_ids.add(denied)
-    before = ws.entries[ok]["resourceVersion"]
-    form = {"timeEntryIds": [ok, denied, UNKNOWN_ID, ok], "isBillable": True}
-    response = await sandbox.client.post(BATCH.format("setIsBillable"), json=form)
-    assert response.status_code == 207
-    assert _lists(response.json()) == {
-        "ok": [ok],
-        "notFound": [UNKNOWN_ID],
-        "unauthorized": [denied],
-        "badRequest": [],
+def _post_form(sandbox: Sandbox, **changes: Any) -> dict[str, Any]:
+    form = {
+        "timezone": "Europe/Berlin",
+        "typeOfWorkId": sandbox.named("types_of_work", "Design"),
+        "userId": sandbox.named("users", "Carla"),
+        "projectId": sandbox.named("projects", "Nordlicht Webshop"),
+        "startDateLocal": "2026-11-23T00:00:00",
+        "startTimeLocal": "09:00:00",
+        "endDateLocal": "2026-11-23T00:00:00",
+        "endTimeLocal": "10:30:00",
+        "note": "Homepage mockups",
     }
-    entry = ws.entries[ok]
-    assert entry["isBillable"] is True
+    return {**form, **changes}
+
+
+async def test_create_derives_times_and_defaults(sandbox: Sandbox) -> None:
+    before = sandbox.ws.last_version
+    response = await sandbox.client.post("/timeentries", json=_post_form(sandbox))
+    assert response.status_code == 200
+    entry = response.json()
+    assert sandbox.ws.entries[entry["id"]] == entry
+    assert (entry["startDateUtc"], entry["startTimeUtc"]) == ("2026-11-23T00:00:00Z", "08:00:00")
+    assert (entry["endTimeUtc"], entry["duration"]) == ("09:30:00", 5400)
+    assert (entry["isBillable"], entry["isBilled"]) == (True, False)  # the project's default
+    assert entry["project"]["name"] == "Nordlicht Webshop"
+    assert (entry["typeOfWork"]["name"], entry["user"]["firstName"]) == ("Design", "Carla")
+    assert (entry["taskId"], "task" in entry) == (None, False)
+    assert entry["createdBy"] == entry["updatedBy"] == sandbox.ws.api_user["id"]
     assert entry["resourceVersion"] > before
-    assert entry["resourceVersion"] == ws.last_version
-    assert entry["updatedBy"] == ws.api_user["id"]
-    assert entry["updatedOn"][:4] >= "2026"
-    assert ws.entries[denied]["isBillable"] is False
-
-
-async def test_an_entry_already_at_the_target_is_ok_and_untouched(sandbox: Sandbox) -> None:
-    (entry_id,) = _ids(sandbox, 1, isBillable=True)
-    before = dict(sandbox.ws.entries[entry_id])
-    form = {"timeEntryIds": [entry_id], "isBillable": True}
-    response = await sandbox.client.post(BATCH.format("setIsBillable"), json=form)
-    assert _lists(response.json())["ok"] == [entry_id]
-    assert sandbox.ws.entries[entry_id] == before
-
-
-async def test_touch_unchanged_bumps_entries_already_at_the_target(sandbox: Sandbox) -> None:
-    sandbox.ws.touch_unchanged = True
-    (entry_id,) = _ids(sandbox, 1, isBillable=True)
-    before = sandbox.ws.entries[entry_id]["resourceVersion"]
-    form = {"timeEntryIds": [entry_id], "isBillable": True}
-    await sandbox.client.post(BATCH.format("setIsBillable"), json=form)
-    assert sandbox.ws.entries[entry_id]["resourceVersion"] > before
-
-
-async def test_making_a_billed_entry_unbillable_clears_billed(sandbox: Sandbox) -> None:
-    (entry_id,) = _ids(sandbox, 1, isBilled=True)
-    form = {"timeEntryIds": [entry_id], "isBillable": False}
-    response = await sandbox.client.post(BATCH.format("setIsBillable"), json=form)
-    assert _lists(response.json())["ok"] == [entry_id]
-    assert (
-        sandbox.ws.entries[entry_id]["isBillable"],
-        sandbox.ws.entries[entry_id]["isBilled"],
-    ) == (False, False)
+    assert (entry["breaks"], entry["breakDuration"]) == ([], 0)
 
 
 @pytest.mark.parametrize(
-    ("operation", "form_field"), [("setIsBillable", "isBillable"), ("setIsBilled", "isBilled")]
+    ("project", "billable"),
+    [("Internal: Admin & Ops", False), ("Kiezkind Brand Refresh", True), (None, False)],
 )
-async def test_unbilling_needs_admin(sandbox: Sandbox, operation: str, form_field: str) -> None:
-    sandbox.ws.api_user_is_admin = False
-    billed = _ids(sandbox, 1, isBilled=True)[0]
-    unbilled = _ids(sandbox, 1, isBilled=False, isBillable=True)[0]
-    form = {"timeEntryIds": [billed, unbilled], form_field: False}
-    response = await sandbox.client.post(BATCH.format(operation), json=form)
-    assert _lists(response.json()) == {
-        "ok": [unbilled],
-        "notFound": [],
-        "unauthorized": [billed],
-        "badRequest": [],
-    }
-    assert sandbox.ws.entries[billed]["isBilled"] is True
-
-
-async def test_billing_needs_no_admin(sandbox: Sandbox) -> None:
-    sandbox.ws.api_user_is_admin = False
-    (entry_id,) = _ids(sandbox, 1, isBilled=False, isBillable=True)
+async def test_billable_defaults_from_the_project(
+    sandbox: Sandbox, project: str | None, billable: bool
+) -> None:
+    project_id = sandbox.named("projects", project) if project else None
     response = await sandbox.client.post(
-        BATCH.format("setIsBilled"), json={"timeEntryIds": [entry_id], "isBilled": True}
+        "/timeentries", json=_post_form(sandbox, projectId=project_id)
     )
-    assert _lists(response.json())["ok"] == [entry_id]
-    assert sandbox.ws.entries[entry_id]["isBilled"] is True
-
-
-async def test_set_type_of_work(sandbox: Sandbox) -> None:
-    ws = sandbox.ws
-    meeting = next(t for t in ws.types_of_work.values() if t["name"] == "Meeting")
-    entry_id = next(i for i, e in ws.entries.items() if e["typeOfWorkId"] != meeting["id"])
-    form = {"timeEntryIds": [entry_id], "newTypeOfWorkId": meeting["id"]}
-    response = await sandbox.client.post(BATCH.format("setTypeOfWork"), json=form)
-    assert _lists(response.json())["ok"] == [entry_id]
-    assert ws.entries[entry_id]["typeOfWorkId"] == meeting["id"]
-    assert ws.entries[entry_id]["typeOfWork"]["name"] == "Meeting"
-
-
-async def test_set_type_of_work_needs_a_usable_type(sandbox: Sandbox) -> None:
-    entry_id = next(iter(sandbox.ws.entries))
-    archived = next(t["id"] for t in sandbox.ws.types_of_work.values() if t["isArchived"])
-    unknown = await sandbox.client.post(
-        BATCH.format("setTypeOfWork"),
-        json={"timeEntryIds": [entry_id], "newTypeOfWorkId": UNKNOWN_ID},
+    assert response.json()["isBillable"] is billable
+    explicit = await sandbox.client.post(
+        "/timeentries", json=_post_form(sandbox, projectId=project_id, isBillable=not billable)
     )
-    assert unknown.status_code == 400
-    assert unknown.json()["validationErrors"][0]["property"] == "newTypeOfWorkId"
-    gone = await sandbox.client.post(
-        BATCH.format("setTypeOfWork"),
-        json={"timeEntryIds": [entry_id], "newTypeOfWorkId": archived},
+    assert explicit.json()["isBillable"] is not billable
+
+
+async def test_a_task_sets_the_project(sandbox: Sandbox) -> None:
+    task = next(t for t in sandbox.ws.tasks.values() if t["name"] == "UI design")
+    response = await sandbox.client.post(
+        "/timeentries", json=_post_form(sandbox, projectId=None, taskId=task["id"])
     )
-    assert (gone.status_code, gone.json()["code"]) == (400, "entity-archived")
+    entry = response.json()
+    assert (entry["projectId"], entry["task"]["name"]) == (task["projectId"], "UI design")
 
 
 @pytest.mark.parametrize(
-    ("operation", "form_field"),
+    ("changes", "named"),
     [
-        ("setIsBillable", "isBillable"),
-        ("setIsBilled", "isBilled"),
-        ("setTypeOfWork", "newTypeOfWorkId"),
+        ({"userId": None}, "userId"),
+        ({"typeOfWorkId": UNKNOWN_ID}, "typeOfWorkId"),
+        ({"projectId": UNKNOWN_ID}, "projectId"),
+        ({"taskId": UNKNOWN_ID}, "taskId"),
+        ({"userId": UNKNOWN_ID}, "userId"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"breakDuration": 600}, "breakDuration"),
+        ({"startDateUtc": "2026-11-23T08:00:00Z"}, "startDateLocal"),
+        ({"endDateLocal": None, "endTimeLocal": None}, "duration"),
+        ({"endTimeLocal": "08:00:00"}, "endTimeUtc"),
     ],
 )
-async def test_an_operation_needs_its_field(
-    sandbox: Sandbox, operation: str, form_field: str
+async def test_create_names_what_is_missing_or_wrong(
+    sandbox: Sandbox, changes: dict[str, Any], named: str
 ) -> None:
-    form = {"timeEntryIds": [next(iter(sandbox.ws.entries))], form_field: None}
-    response = await sandbox.client.post(BATCH.format(operation), json=form)
+    form = {k: v for k, v in _post_form(sandbox, **changes).items() if v is not None}
+    count = len(sandbox.ws.entries)
+    response = await sandbox.client.post("/timeentries", json=form)
     assert response.status_code == 400
-    assert response.json()["validationErrors"][0]["property"] == form_field
+    assert named in [e["property"] for e in response.json()["validationErrors"]]
+    assert len(sandbox.ws.entries) == count
 
 
-async def test_require_all_changes_nothing_when_one_fails(sandbox: Sandbox) -> None:
-    good = _ids(sandbox, 2, isBillable=False)
-    form = {"timeEntryIds": [*good, UNKNOWN_ID], "isBillable": True, "requireAllTimeEntries": True}
-    response = await sandbox.client.post(BATCH.format("setIsBillable"), json=form)
-    assert _lists(response.json()) == {
-        "ok": [],
-        "notFound": [UNKNOWN_ID],
-        "unauthorized": [],
-        "badRequest": good,
-    }
-    assert all(sandbox.ws.entries[i]["isBillable"] is False for i in good)
-    form["timeEntryIds"] = good
-    response = await sandbox.client.post(BATCH.format("setIsBillable"), json=form)
-    assert _lists(response.json())["ok"] == good
-
-
-async def test_bad_request_ids_land_in_bad_request(sandbox: Sandbox) -> None:
-    entry_id = next(iter(sandbox.ws.entries))
-    sandbox.ws.bad_request_ids.add(entry_id)
+async def test_a_task_of_another_project_is_refused(sandbox: Sandbox) -> None:
+    task = next(t for t in sandbox.ws.tasks.values() if t["name"] == "Bug fixing")
     response = await sandbox.client.post(
-        BATCH.format("setIsBilled"), json={"timeEntryIds": [entry_id], "isBilled": True}
+        "/timeentries", json=_post_form(sandbox, taskId=task["id"])
     )
-    assert _lists(response.json())["badRequest"] == [entry_id]
+    assert response.json()["validationErrors"][0]["property"] == "projectId"
 
 
-async def test_unknown_and_unmodelled_operations(sandbox: Sandbox) -> None:
-    form = {"timeEntryIds": [next(iter(sandbox.ws.entries))]}
-    unknown = await sandbox.client.post(BATCH.format("setBillable"), json=form)
-    assert unknown.status_code == 404
-    lower = await sandbox.client.post(
-        BATCH.format("setisbillable"), json={**form, "isBillable": True}
-    )
-    assert lower.status_code == 404
-    unmodelled = await sandbox.client.post(BATCH.format("delete"), json=form)
-    assert (unmodelled.status_code, unmodelled.json()["code"]) == (400, "invalid-batch-operation")
-
-
-@pytest.mark.parametrize(
-    ("form", "named"),
-    [
-        ({"timeEntryIds": [UNKNOWN_ID], "isBillable": True, "billable": True}, "billable"),
-        ({"timeEntryIds": ["not-a-guid"], "isBillable": True}, "timeEntryIds[0]"),
-        ({"isBillable": True}, "timeEntryIds"),
-        ({"timeEntryIds": [UNKNOWN_ID], "isBillable": "yes"}, "isBillable"),
-    ],
-)
-async def test_the_form_is_validated_against_the_schema(
-    sandbox: Sandbox, form: dict[str, Any], named: str
-) -> None:
-    response = await sandbox.client.post(BATCH.format("setIsBillable"), json=form)
-    assert response.status_code == 400
+async def test_put_is_a_full_replace(sandbox: Sandbox) -> None:
+    (entry_id,) = entry_ids(sandbox, 1, isBilled=False, isBillable=True)
+    entry = sandbox.ws.entries[entry_id]
+    form = {k: v for k, v in put_form(entry, note="Rewritten").items() if k != "isBillable"}
+    form.pop("taskId")
+    response = await sandbox.client.put(f"/timeentries/{entry_id}", json=form)
+    assert response.status_code == 200
     body = response.json()
-    load_contract().check("ErrorResponse", body)
-    assert body["code"] == "validation-failed"
-    assert [e["property"] for e in body["validationErrors"]] == [named]
+    assert body == sandbox.ws.entries[entry_id]
+    assert (body["note"], body["isBillable"], body["taskId"]) == ("Rewritten", False, None)
+    assert "task" not in body
 
 
-async def test_a_body_that_is_not_json(sandbox: Sandbox) -> None:
-    url = BATCH.format("setIsBillable")
-    not_json = await sandbox.client.post(
-        url, content=b"ids=1", headers={"Content-Type": "text/plain"}
+async def test_put_moves_the_times(sandbox: Sandbox) -> None:
+    (entry_id,) = entry_ids(sandbox, 1, isBilled=False)
+    entry = sandbox.ws.entries[entry_id]
+    form = {k: v for k, v in put_form(entry).items() if "Local" not in k and "Utc" not in k}
+    moved = {**form, "startDateUtc": "2026-11-02T00:00:00Z", "startTimeUtc": "07:00:00"}
+    body = (await sandbox.client.put(f"/timeentries/{entry_id}", json=moved)).json()
+    assert (body["startTimeLocal"], body["duration"]) == ("08:00:00", entry["duration"])
+    end = {**form, "duration": 1800, "endDateUtc": "2026-11-02T00:00:00Z", "endTimeUtc": "10:00:00"}
+    body = (await sandbox.client.put(f"/timeentries/{entry_id}", json=end)).json()
+    assert (body["startTimeUtc"], body["endTimeLocal"]) == ("09:30:00", "11:00:00")
+
+
+async def test_put_of_what_was_read_changes_nothing(sandbox: Sandbox) -> None:
+    for entry_id in entry_ids(sandbox, 10):
+        entry = dict(sandbox.ws.entries[entry_id])
+        response = await sandbox.client.put(f"/timeentries/{entry_id}", json=put_form(entry))
+        assert response.json() == entry
+
+
+async def test_put_on_a_running_timer_moves_only_its_start(sandbox: Sandbox) -> None:
+    start = {"timezone": "Europe/Berlin", "typeOfWorkId": sandbox.named("types_of_work", "Meeting")}
+    running = (await sandbox.client.post("/me/timetracking/start", json=start)).json()
+    form = put_form(running, startTimeUtc="06:00:00", startDateLocal=None, startTimeLocal=None)
+    body = (await sandbox.client.put(f"/timeentries/{running['id']}", json=form)).json()
+    assert (body["startTimeUtc"], body["endTimeUtc"], body["duration"]) == ("06:00:00", None, 0)
+    ended = {**form, "endDateUtc": body["startDateUtc"], "endTimeUtc": "09:00:00"}
+    refused = await sandbox.client.put(f"/timeentries/{running['id']}", json=ended)
+    assert refused.status_code == 400
+
+
+async def test_put_and_delete_an_unknown_entry(sandbox: Sandbox) -> None:
+    entry = next(iter(sandbox.ws.entries.values()))
+    assert (
+        await sandbox.client.put(f"/timeentries/{UNKNOWN_ID}", json=put_form(entry))
+    ).status_code == 404
+    assert (await sandbox.client.delete(f"/timeentries/{UNKNOWN_ID}")).status_code == 404
+
+
+async def test_put_needs_timezone_and_type_of_work(sandbox: Sandbox) -> None:
+    entry = next(iter(sandbox.ws.entries.values()))
+    form = {k: v for k, v in put_form(entry).items() if k not in ("timezone", "typeOfWorkId")}
+    response = await sandbox.client.put(f"/timeentries/{entry['id']}", json=form)
+    assert response.status_code == 400
+    assert {e["property"] for e in response.json()["validationErrors"]} == {
+        "timezone",
+        "typeOfWorkId",
+    }
+
+
+async def test_delete_one_entry(sandbox: Sandbox) -> None:
+    entry_id = next(iter(sandbox.ws.entries))
+    assert (await sandbox.client.delete(f"/timeentries/{entry_id}")).status_code == 204
+    assert entry_id not in sandbox.ws.entries
+    assert (await sandbox.client.get(f"/timeentries/{entry_id}")).status_code == 404
+
+
+async def test_remove_breaks_gives_the_time_back(sandbox: Sandbox) -> None:
+    (entry_id,) = entry_ids(sandbox, 1, isBilled=False)
+    entry = sandbox.ws.entries[entry_id]
+    entry.update(breakDuration=600, duration=entry["duration"] - 600)
+    entry["breaks"] = [
+        {"startDate": "2026-11-02T10:00:00Z", "endDate": "2026-11-02T10:10:00Z", "duration": 600}
+    ]
+    response = await sandbox.client.post(f"/timeentries/{entry_id}/removebreaks")
+    body = response.json()
+    assert (body["breaks"], body["breakDuration"]) == ([], 0)
+    assert (
+        body["duration"]
+        == (await sandbox.client.get(f"/timeentries/{entry_id}")).json()["duration"]
     )
-    assert not_json.status_code == 415
-    broken = await sandbox.client.post(
-        url, content=b"{", headers={"Content-Type": "application/json"}
+    again = await sandbox.client.post(f"/timeentries/{entry_id}/removebreaks")
+    assert again.json()["resourceVersion"] == body["resourceVersion"]
+
+
+@pytest.mark.parametrize(
+    ("path", "table", "key"), [("projects", "projects", "projectId"), ("tasks", "tasks", "taskId")]
+)
+async def test_entries_of_a_project_or_task(
+    sandbox: Sandbox, path: str, table: str, key: str
+) -> None:
+    ws = sandbox.ws
+    owner = max(getattr(ws, table), key=lambda i: sum(e.get(key) == i for e in ws.entries.values()))
+    mine = [i for i, e in ws.entries.items() if e.get(key) == owner]
+    response = await sandbox.client.get(
+        f"/{path}/{owner}/timeentries", params={"pageSize": 2, "orderby": "duration desc"}
     )
-    assert (broken.status_code, broken.json()["code"]) == (400, "validation-failed")
+    assert response.headers["aw-totalitems"] == str(len(mine))
+    durations = [e["duration"] for e in response.json()]
+    assert durations == sorted(durations, reverse=True)[:2]
+    billed = await sandbox.client.get(
+        f"/{path}/{owner}/timeentries", params={"filterby": "isBilled eq true", "pageSize": 100}
+    )
+    assert all(e["isBilled"] and e[key] == owner for e in billed.json())
+    missing = await sandbox.client.get(f"/{path}/{UNKNOWN_ID}/timeentries")
+    assert missing.status_code == 404
