@@ -98,6 +98,11 @@ class Keys:
     def manual(self, entry_id: str) -> str:
         return f"{self.prefix}:manual:{entry_id}"
 
+    @property
+    def manual_pattern(self) -> str:
+        """Every entry's manual locks (for `SCAN`); the entry id follows the last colon."""
+        return f"{self.prefix}:manual:*"
+
     # what the workers keep about awork
     @property
     def me(self) -> str:

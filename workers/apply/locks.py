@@ -69,6 +69,23 @@ class ManualLocks:
                 locked[item.entry_id] = attributes
         return locked
 
+    async def all(self) -> dict[str, list[Attribute]]:
+        """Every entry with locked attributes (for `awork-billing manual list`)."""
+        found: dict[str, list[Attribute]] = {}
+        async for key in self._redis.scan_iter(match=self._keys.manual_pattern, count=1000):
+            entry_id = text(key).rsplit(":", 1)[1]
+            members = await self._redis.smembers(key)  # type: ignore[misc]
+            attributes = sorted(a for a in map(_attribute, members) if a is not None)
+            if attributes:
+                found[entry_id] = attributes
+        return dict(sorted(found.items()))
+
+    async def clear(self, entry_ids: Sequence[str]) -> int:
+        """Lift every lock of `entry_ids`; how many entries had one."""
+        if not entry_ids:
+            return 0
+        return int(await self._redis.delete(*(self._keys.manual(i) for i in entry_ids)))
+
 
 def _attribute(member: bytes | str) -> Attribute | None:
     name = text(member)

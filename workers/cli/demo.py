@@ -1,8 +1,9 @@
 """`make demo` (`awork-billing demo`): the main job end to end, on local defaults.
 
 The awork sandbox, the web app and a worker run on loopback against a Redis on this machine
-(started when none answers); people's changes reach the service as awork's webhooks, the
-worker applies `demo-rules.yaml`, and the summary says what changed and what it cost.
+(started when none answers); people track time through awork's API (`workers.cli.story`),
+their changes reach the service as awork's webhooks, the worker applies `demo-rules.yaml`, and
+each step says what awork sent and what the rules did; the end, what it cost.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import time
 from collections import Counter
 from typing import Any
 
-import httpx
-
 from service.contract.keys import Keys
 from service.contract.queue import Queue
 from service.contract.redis import connect, purge_prefix
@@ -24,12 +23,13 @@ from service.contract.settings import Settings, load_settings
 from workers.apply.audit import AuditLog
 from workers.cli.localredis import ensure
 from workers.cli.stack import DEMO_RULES, SANDBOX_TOKEN, Stack, local_stack
+from workers.cli.story import STEPS, Actors, Step
 from workers.rules.engine import plan
 from workers.rules.parser import load_rules
 
 
 async def run_demo() -> int:
-    """`make demo`: a burst of webhooks through the whole pipeline, then a summary table."""
+    """`make demo`: the story of `workers.cli.story` through the whole pipeline, step by step."""
     url = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
     ensure(url)
     logging.getLogger().setLevel(logging.ERROR)  # the demo prints its own summary
@@ -54,57 +54,108 @@ async def run_demo() -> int:
 async def _demo(settings: Settings, redis: Any) -> int:
     started = time.monotonic()
     async with local_stack(settings) as stack:
+        ws = stack.sandbox.workspace
         rules = load_rules(settings.rules_file).resolve_types(
-            {t["name"]: t["id"] for t in stack.sandbox.workspace.types_of_work.values()}
+            {t["name"]: t["id"] for t in ws.types_of_work.values()}
         )
-        before = sum(len(plan(e, rules)) for e in stack.sandbox.workspace.entries.values())
-        stack.sandbox.reset_calls()
-        print(f"sandbox: {len(stack.sandbox.workspace.entries)} entries, {before} changes needed")
-        async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=120) as client:
-            report = (await client.post("/_sandbox/fanout", json={})).json()
+        wanted = sum(len(plan(e, rules)) for e in ws.entries.values())
         print(
-            f"awork sent a burst of {report['deliveries']} webhooks (answers: {report['statuses']})"
+            f"awork sandbox: {len(ws.users) - 1} people, {len(ws.projects)} projects, "
+            f"{len(ws.entries)} time entries ({wanted} changes the rules want)"
         )
-        converged = await wait_until_converged(stack, redis, rules, timeout=90)
-        rows = await AuditLog(redis, Keys(settings.redis_prefix).audit).read(count=100_000)
+        print(f"awork-billing: web app {stack.web_url}, one worker, rules {settings.rules_file}")
+        print("Each step: what awork sent (the service's own writes come back too, and are")
+        print("skipped: no loops) and what the rules then did.\n")
+        stack.sandbox.reset_calls()
+        actors = Actors(stack.sandbox_url, stack.sandbox, stack.billing)
+        audit = AuditLog(redis, Keys(settings.redis_prefix).audit)
+        for number, step in enumerate(STEPS, 1):
+            await _run_step(number, step, actors, stack, redis, audit)
+        converged = await wait_until_converged(stack, redis, rules, timeout=30)
+        rows = await audit.read(count=100_000)
         _print_summary(stack, rows, time.monotonic() - started, converged)
     return 0 if converged else 1
 
 
+async def _run_step(
+    number: int, step: Step, actors: Actors, stack: Stack, redis: Any, audit: AuditLog
+) -> None:
+    """One step, then what awork sent and what the rules did once the service is quiet."""
+    seen = len(stack.sandbox.deliveries)
+    mark = await audit.read(count=1)
+    title = await step(actors)
+    await wait_until_quiet(stack, redis)
+    sent = Counter(d.event_type for d in list(stack.sandbox.deliveries)[seen:] if d.ok)
+    since = mark[0]["id"] if mark else "0"
+    rows = [r for r in await audit.read(count=100_000) if _stream_id(r["id"]) > _stream_id(since)]
+    print(f"{number}. {title}")
+    listing = ", ".join(f"{event} ×{n}" for event, n in sorted(sent.items()))
+    print(f"   awork sent  {listing or 'nothing'}")
+    for line in _did(stack, rows) or ["nothing to change"]:
+        print(f"   rules       {line}")
+    print()
+
+
+def _did(stack: Stack, rows: list[dict[str, str]]) -> list[str]:
+    types = {t["id"]: t["name"] for t in stack.sandbox.workspace.types_of_work.values()}
+    counts = Counter(
+        (r["rule"], r["attribute"], types.get(r["old"], r["old"]), types.get(r["new"], r["new"]))
+        for r in rows
+        if r["outcome"] == "applied"
+    )
+    return [
+        f"{rule}: {attribute} {old} -> {new}" + (f" ({n} entries)" if n > 1 else "")
+        for (rule, attribute, old, new), n in sorted(counts.items())
+    ]
+
+
+def _stream_id(value: str) -> tuple[int, int]:
+    ms, _, seq = value.partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def wait_until_quiet(stack: Stack, redis: Any, timeout: float = 20) -> None:
+    """Until webhooks are delivered and nothing is queued, claimed or running, twice in a row."""
+    queue = Queue.for_settings(redis, stack.settings)
+    deadline, calm = time.monotonic() + timeout, 0
+    while calm < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.15)
+        await stack.sandbox.settle()
+        calm = 0 if await queue.busy() else calm + 1
+
+
 async def wait_until_converged(stack: Stack, redis: Any, rules: Any, timeout: float) -> bool:
     """True once the queue is empty and every sandbox entry matches the rules' outcome."""
-    queue = Queue.for_settings(redis, stack.settings)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-        if await queue.busy():
-            continue
+        await wait_until_quiet(stack, redis)
         if not any(plan(e, rules) for e in stack.sandbox.workspace.entries.values()):
             return True
+        await asyncio.sleep(0.2)
     return False
 
 
 def _print_summary(stack: Stack, rows: list[dict[str, str]], elapsed: float, ok: bool) -> None:
-    types = {t["id"]: t["name"] for t in stack.sandbox.workspace.types_of_work.values()}
-    changes = Counter(
-        (
-            r["rule"],
-            r["attribute"],
-            f"{types.get(r['old'], r['old'])} -> {types.get(r['new'], r['new'])}",
-        )
-        for r in rows
-        if r["outcome"] == "applied"
-    )
-    print(f"\n{'rule':28} {'attribute':13} {'change':26} {'entries':>7}")
-    for (rule, attribute, change), n in sorted(changes.items()):
-        print(f"{rule:28} {attribute:13} {change:26} {n:7}")
-    calls = Counter((c.method, c.template or c.path) for c in stack.sandbox.calls)
-    webhooks = len(stack.sandbox.workspace.entries)
-    print(
-        f"\nawork calls: {sum(calls.values())} for {webhooks} webhook events "
-        f"({sum(calls.values()) / max(webhooks, 1):.3f} calls per event)"
-    )
-    for (method, template), n in sorted(calls.items()):
-        print(f"  {method:5} {template:40} {n}")
+    applied = sum(1 for r in rows if r["outcome"] == "applied")
+    calls = Counter(_route(c) for c in stack.sandbox.calls if _services(c))
+    webhooks = sum(1 for d in stack.sandbox.deliveries if d.ok)
+    total = sum(calls.values())
+    print(f"awork calls of the service: {total} for {webhooks} webhooks and the backfill")
+    for (method, route), n in sorted(calls.items()):
+        print(f"  {method:5} {route:40} {n}")
     state = "converged: every entry matches the rules" if ok else "NOT converged"
-    print(f"\n{state}; {sum(changes.values())} changes in {elapsed:.1f}s")
+    print(f"\n{state}; {applied} changes, each in the audit log, in {elapsed:.1f}s")
+
+
+SERVICE_WRITES = ("setIsBillable", "setIsBilled", "setTypeOfWork")
+"""The bulk operations the service calls (the people of the story call others)."""
+
+
+def _services(call: Any) -> bool:
+    """A call the service made (reads, its bulk writes), not one of the story's people."""
+    return call.method == "GET" or str(call.path).rsplit("/", 1)[-1] in SERVICE_WRITES
+
+
+def _route(call: Any) -> tuple[str, str]:
+    batch = call.template == "/timeentries/batch/{operation}"
+    return call.method, str(call.path if batch else call.template or call.path)

@@ -61,6 +61,16 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="*", help="dead-letter ids (replay/purge)")
     p.add_argument("--all", action="store_true", help="replay/purge every dead letter")
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table (list)")
+    p = command(
+        "manual",
+        records.manual,
+        "List or lift what people set by hand (the rules "
+        "leave it alone under respect_manual_changes).",
+    )
+    p.add_argument("action", choices=["list", "clear"])
+    p.add_argument("entries", nargs="*", type=argtypes.guid, metavar="ENTRY", help="time entry ids")
+    p.add_argument("--all", action="store_true", help="clear: every entry's locks")
+    p.add_argument("--json", action="store_true", help="list: JSON lines")
     _webhook(command("webhook", _no_action, "Manage awork's webhook to this service."))
     p = command("healthcheck", services.healthcheck, "Exit 0 when this pod's worker loop is alive.")
     p.add_argument("--max-age", type=float, default=60.0, help="seconds")

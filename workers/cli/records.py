@@ -1,5 +1,5 @@
-"""`awork-billing audit` and `awork-billing dead-letters`: what the service did and what it
-could not do, read from Redis."""
+"""`awork-billing audit`, `dead-letters` and `manual`: what the service did, what it could not
+do, and what people keep by hand — read from Redis."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from service.contract.records import IngestItem, PendingRecord
 from service.contract.settings import load_settings
 from workers.apply.audit import AuditLog
 from workers.apply.deadletters import DeadLetters
+from workers.apply.locks import ManualLocks
 from workers.cli.operator import operator_context
 from workers.cli.tables import table
 from workers.process import ProcessContext
@@ -87,6 +88,33 @@ async def _requeue(context: ProcessContext, letters: list[dict[str, Any]]) -> No
         for i, ms in sorted(first.items())
     ]
     await context.queue.add(items)
+
+
+def manual(args: argparse.Namespace) -> int:
+    """`awork-billing manual list [ENTRY…] | clear ENTRY… | clear --all`: the attributes people
+    set by hand that the rules leave alone (`respect_manual_changes`), and lifting them."""
+    settings = load_settings()
+    if args.action == "clear" and not args.entries and not args.all:
+        print("awork-billing: manual clear needs entry ids or --all", file=sys.stderr)
+        return 2
+
+    async def act() -> dict[str, list[str]]:
+        async with operator_context(settings, awork=False) as context:
+            locks = ManualLocks(context.redis, context.keys)
+            found = {i: [str(x) for x in a] for i, a in (await locks.all()).items()}
+            if args.entries:
+                found = {i: a for i, a in found.items() if i in set(args.entries)}
+            if args.action == "clear":
+                await locks.clear(list(found) if args.all else list(args.entries))
+            return found
+
+    locked = _run(act())
+    if args.action == "clear":
+        print(f"clear: {len(locked)} entries' manual locks lifted; the rules apply again")
+        return 0
+    rows = [{"entry": i, "attributes": ",".join(a)} for i, a in locked.items()]
+    _print(rows, ["entry", "attributes"], as_json=args.json)
+    return 0
 
 
 def _run(coro: Any) -> Any:

@@ -20,6 +20,7 @@ from service.contract.settings import Settings, load_settings
 from service.contract.webhooks import WEBHOOK_PATH, subscription
 from service.sandbox import Faults, Workspace, create_sandbox, running, seed_workspace
 from service.web.app import create_app
+from workers.apply.billing import Billing
 from workers.cli.localredis import ensure
 from workers.jobs import worker_options
 from workers.telemetry import configure_logging
@@ -80,6 +81,8 @@ class Stack:
     sandbox_url: str
     web_url: str
     sandbox: Any
+    billing: Billing
+    """The worker's: its rules, its records (an operator's backfill may run on it)."""
 
 
 @contextlib.asynccontextmanager
@@ -98,8 +101,9 @@ async def local_stack(
         settings = settings.model_copy(update={"awork_api_url": sandbox_url})
         async with running(create_app(settings), port=ports[1]) as web_url:
             await register_webhook(settings, SANDBOX_TOKEN, f"{web_url}{WEBHOOK_PATH}")
-            async with worker_running(settings):
-                yield Stack(settings, sandbox_url, web_url, sandbox_app.state.sandbox)
+            async with worker_running(settings) as worker:
+                sandbox = sandbox_app.state.sandbox
+                yield Stack(settings, sandbox_url, web_url, sandbox, worker.ctx["billing"])
 
 
 async def run_services() -> None:

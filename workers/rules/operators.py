@@ -13,20 +13,26 @@ Value semantics (what the README documents for rule authors):
   numbers and text with text only (ISO dates compare correctly as text).
 - On a list value, `in` holds if any element is in the list, `not_in` if none is, and `contains`
   tests membership; `contains` on text is a (case-sensitive) substring test.
+- `matches` searches with RE2 (google-re2): time linear in the text whatever the pattern, so a
+  note written by anyone in the workspace cannot hang the worker with catastrophic backtracking.
+  Python's syntax, less lookarounds and backreferences, which RE2 refuses at load time.
 """
 
 from __future__ import annotations
 
 import operator as op
-import re
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
+
+import re2
 
 from workers.rules.fields import ABSENT
 
 Check = Callable[[Any], bool]
 """One operator applied to one field value (which may be `ABSENT`)."""
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is one `RulesError`, not lines on stderr
 
 
 def operator(name: str, arg: Any) -> Check:
@@ -138,13 +144,14 @@ def _matches(name: str, arg: Any) -> Check:
     if not isinstance(arg, str):
         raise ValueError(f"{name!r} needs a regular expression as text, got {_kind(arg)}")
     try:
-        # A FutureWarning ("possible nested set") means the pattern's meaning will change:
-        # refuse it now rather than let it match differently after a Python upgrade.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            search = re.compile(arg).search
-    except (re.error, OverflowError, Warning) as e:
-        raise ValueError(f"invalid regular expression {arg!r}: {e}") from e
+        search = re2.compile(arg, _RE2_OPTIONS).search
+    except re2.error as e:
+        reason = e.args[0].decode() if e.args and isinstance(e.args[0], bytes) else str(e)
+        raise ValueError(
+            f"regular expression {arg!r} is not accepted: {reason} (rules use RE2, which runs "
+            "in linear time on any note: no lookarounds or backreferences; "
+            "https://github.com/google/re2/wiki/Syntax)"
+        ) from e
     return lambda value: isinstance(value, str) and search(value) is not None
 
 

@@ -30,3 +30,30 @@ async def test_replay_keeps_when_the_entry_was_first_seen(
     pending = await redis.hgetall(Keys(prefix).pending)  # type: ignore[misc]
     record = PendingRecord.from_json(pending[ENTRY.encode()])
     assert (record.event, record.first_seen_ms) == ("replay", 1_763_000_000_000)
+
+
+async def test_manual_locks_are_listed_and_lifted(
+    redis: Redis,
+    prefix: str,
+    rules_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other = "7a2e6f54-9b54-4e5c-8f80-1e7b9d2c3b21"
+    keys = Keys(prefix)
+    await redis.sadd(keys.manual(ENTRY), "billable", "type_of_work")  # type: ignore[misc]
+    await redis.sadd(keys.manual(other), "billed")  # type: ignore[misc]
+    use_env(monkeypatch, prefix=prefix, rules_file=rules_file)
+    listed = await cli(capsys, "manual", "list", "--json")
+    assert listed.code == 0, listed.err
+    assert listed.json_lines() == [
+        {"attributes": "billable,type_of_work", "entry": ENTRY},
+        {"attributes": "billed", "entry": other},
+    ]
+    cleared = await cli(capsys, "manual", "clear", ENTRY)
+    assert cleared.code == 0, cleared.err
+    assert not await redis.exists(keys.manual(ENTRY))
+    assert await redis.exists(keys.manual(other))
+    assert (await cli(capsys, "manual", "clear")).code == 2  # ids or --all
+    assert (await cli(capsys, "manual", "clear", "--all")).code == 0
+    assert not await redis.exists(keys.manual(other))

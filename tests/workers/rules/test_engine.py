@@ -487,3 +487,14 @@ def test_evaluate_never_raises(subject: dict[str, Any]) -> None:
     assert {(c.attribute, c.new, c.rule) for c in result.changes} <= decided
     assert result.skipped is None or not result.changes
     assert plan(subject, EVERYTHING_RULES) == list(result.changes)
+
+
+def test_a_pattern_with_catastrophic_backtracking_runs_in_linear_time() -> None:
+    """`(a+)+$` on 50,000 a's and a '!' takes Python's `re` longer than the universe has left;
+    a note is anyone's to write, so rules search with RE2."""
+    rules = parse_rules(
+        "version: 1\nrules:\n  - name: r\n    when: {note: {matches: '(a+)+$'}}\n"
+        "    then: {billable: false}\n"
+    )
+    entry = {"id": "e", "note": "a" * 50_000 + "!", "duration": 60, "isBillable": True}
+    assert plan(entry, rules) == []  # at once (with Python's `re`: never; the test's timeout)

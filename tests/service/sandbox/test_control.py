@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.sandbox.helpers import Receiver, Sandbox
+from tests.service.sandbox.helpers import Receiver, Sandbox
 
 
 async def test_control_routes_need_no_token_and_are_not_recorded(sandbox: Sandbox) -> None:

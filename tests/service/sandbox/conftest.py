@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from service.sandbox import Workspace, seed_workspace
-from tests.sandbox.helpers import Receiver, Sandbox, open_receiver, open_sandbox
+from tests.service.sandbox.helpers import Receiver, Sandbox, open_receiver, open_sandbox
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.helpers import UNKNOWN_ID, Sandbox
+from tests.service.sandbox.helpers import UNKNOWN_ID, Sandbox
 
 
 def _entry(sandbox: Sandbox, **match: bool) -> str:

@@ -6,7 +6,7 @@ import httpx
 
 from service.sandbox import Faults, Workspace
 from service.sandbox.contract import load_contract
-from tests.sandbox.helpers import Sandbox, open_sandbox
+from tests.service.sandbox.helpers import Sandbox, open_sandbox
 
 
 async def test_a_call_without_the_token_is_refused(sandbox: Sandbox) -> None:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from service.sandbox import Faults, Workspace
-from tests.sandbox.helpers import Sandbox, open_sandbox
+from tests.service.sandbox.helpers import Sandbox, open_sandbox
 
 
 def test_settings_are_checked() -> None:

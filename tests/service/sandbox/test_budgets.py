@@ -6,7 +6,7 @@ import pytest
 
 from service.sandbox import seed_workspace
 from service.sandbox.contract import load_contract
-from tests.sandbox.helpers import UNKNOWN_ID, Sandbox, open_sandbox
+from tests.service.sandbox.helpers import UNKNOWN_ID, Sandbox, open_sandbox
 
 HOUR = 3600
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.sandbox import envelope, seed_workspace
-from tests.sandbox.helpers import Receiver, Sandbox, entry_ids, put_form
+from tests.service.sandbox.helpers import Receiver, Sandbox, entry_ids, put_form
 
 PATTERN = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00"
 

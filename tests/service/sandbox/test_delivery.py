@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 
 from service.sandbox import Workspace, envelope
-from tests.sandbox.helpers import Receiver, Sandbox, open_receiver, open_sandbox
+from tests.service.sandbox.helpers import Receiver, Sandbox, open_receiver, open_sandbox
 
 BATCH = "/timeentries/batch/setIsBillable"
 

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from service.sandbox.contract import load_contract
-from tests.sandbox.helpers import UNKNOWN_ID, Receiver, Sandbox
+from tests.service.sandbox.helpers import UNKNOWN_ID, Receiver, Sandbox
 
 
 def _form(receiver: Receiver, **changes: Any) -> dict[str, Any]:

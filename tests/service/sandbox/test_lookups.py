@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from service.sandbox.contract import load_contract
-from tests.sandbox.helpers import UNKNOWN_ID, Sandbox
+from tests.service.sandbox.helpers import UNKNOWN_ID, Sandbox
 
 
 @pytest.mark.parametrize("path", ["/me", "/users/me"])

@@ -4,7 +4,7 @@ from typing import Any
 
 from service.sandbox import timing
 from service.sandbox.clock import now_ticks
-from tests.sandbox.helpers import MEMBER, Receiver, Sandbox
+from tests.service.sandbox.helpers import MEMBER, Receiver, Sandbox
 
 DAY = 86_400
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from service.sandbox.contract import load_contract
-from tests.sandbox.helpers import Sandbox
+from tests.service.sandbox.helpers import Sandbox
 
 PATH = "/timeentries/simplified"
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox.helpers import UNKNOWN_ID, Sandbox, entry_ids, put_form
+from tests.service.sandbox.helpers import UNKNOWN_ID, Sandbox, entry_ids, put_form
 
 BATCH = "/timeentries/batch/{}"
 

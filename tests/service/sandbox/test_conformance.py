@@ -8,7 +8,7 @@ import pytest
 
 from service.sandbox import create_sandbox, running, seed_workspace
 from service.sandbox.conformance import Conformance
-from tests.sandbox.helpers import AUTH
+from tests.service.sandbox.helpers import AUTH
 
 ENTRY = "/timeentries/{id}"
 

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from service.sandbox.contract import load_contract
-from tests.sandbox.helpers import UNKNOWN_ID, Sandbox, batch_lists, entry_ids
+from tests.service.sandbox.helpers import UNKNOWN_ID, Sandbox, batch_lists, entry_ids
 
 BATCH = "/timeentries/batch/{}"
 

@@ -5,7 +5,14 @@ from typing import Any
 import pytest
 
 from service.sandbox import MEMBER_TOKEN, PERSON_TOKEN_PREFIX
-from tests.sandbox.helpers import MEMBER, Receiver, Sandbox, batch_lists, entry_ids, put_form
+from tests.service.sandbox.helpers import (
+    MEMBER,
+    Receiver,
+    Sandbox,
+    batch_lists,
+    entry_ids,
+    put_form,
+)
 
 BATCH = "/timeentries/batch/{}"
 
