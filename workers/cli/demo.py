@@ -67,6 +67,7 @@ async def _demo(settings: Settings, redis: Any) -> int:
         print("Each step: what awork sent (the service's own writes come back too, and are")
         print("skipped: no loops) and what the rules then did.\n")
         stack.sandbox.reset_calls()
+        assert stack.billing is not None  # local_stack runs the worker in this loop
         actors = Actors(stack.sandbox_url, stack.sandbox, stack.billing)
         audit = AuditLog(redis, Keys(settings.redis_prefix).audit)
         for number, step in enumerate(STEPS, 1):

@@ -81,8 +81,8 @@ class Stack:
     sandbox_url: str
     web_url: str
     sandbox: Any
-    billing: Billing
-    """The worker's: its rules, its records (an operator's backfill may run on it)."""
+    billing: Billing | None = None
+    """The worker's, when it runs in this loop: its rules, its records (the demo's backfill)."""
 
 
 @contextlib.asynccontextmanager
