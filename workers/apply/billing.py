@@ -19,10 +19,12 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from service.contract.records import PendingRecord
 from workers.apply.audit import AuditLog
 from workers.apply.batch import Batch, Pending, Write
 from workers.apply.deadletters import DeadLetter, DeadLetters
 from workers.apply.fences import Fences
+from workers.apply.guard import ClosedEntries, Guard
 from workers.apply.locks import ManualLocks
 from workers.apply.recorder import Recorder
 from workers.apply.workspace import Workspace
@@ -60,6 +62,10 @@ class Billing:
             chunk_size=settings.awork_bulk_chunk_size,
             dry_run=settings.dry_run,
         )
+        # the month-end close's guard on closed entries (workers.apply.guard)
+        restore = settings.close_guard_restore
+        closed = ClosedEntries(redis, keys)
+        self.guard = Guard(closed, self.records, self.writer, process.metrics, restore=restore)
 
     @classmethod
     async def start(cls, process: ProcessContext) -> Billing:
@@ -92,6 +98,7 @@ class Billing:
 
     async def apply(self, items: Sequence[Pending], batch: Batch) -> None:
         """Apply the rules to `items` and write the changes (module docstring)."""
+        items = await self.guard.screen(items, batch)  # closed entries: recorded, never changed
         locked: Locks = {}
         if self.rules.respect_manual_changes:
             locked = await self.locks.record_and_read(items, self.me)
@@ -109,6 +116,10 @@ class Billing:
         if locked:
             await self.records.audited(self._kept(items, locked), "manual_kept", batch)
         await self.writer.write(writes, batch)
+
+    async def deleted(self, records: Mapping[str, PendingRecord], batch: Batch) -> None:
+        """Entries deleted in awork: the guard records those of a month-end close."""
+        await self.guard.deleted(records, batch)
 
     def _kept(self, items: Sequence[Pending], locked: Locks) -> list[Write]:
         """The changes the rules would have made to attributes people set by hand."""

@@ -121,6 +121,9 @@ async def _process(
             fresh.append(Pending(entry, record))
     await versions.remember(entries.values())
     await _requeue_stale(process, billing, stale, batch)
+    # a deleted entry (its event, or gone when read) of a month-end close: the guard records it
+    gone = {i: r for i, r in records.items() if r.event == "timetracking_deleted"}
+    await billing.deleted({**gone, **{i: r for i, r in live.items() if i not in entries}}, batch)
     await billing.apply(fresh, batch)
 
 
