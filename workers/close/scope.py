@@ -33,9 +33,10 @@ class Period:
     def month(cls, text: str) -> Period:
         """`YYYY-MM` as the month's first to last day (ValueError when it is not one)."""
         year, _, month = text.partition("-")
-        if not (len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit()):
+        shaped = len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit()
+        if not shaped or not 1 <= int(month) <= 12:
             raise ValueError(f"invalid month {text!r} (expected YYYY-MM)")
-        first = date(int(year), int(month), 1)  # ValueError for month 13
+        first = date(int(year), int(month), 1)
         last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
         return cls(first, last, text)
 
