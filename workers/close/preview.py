@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workers.apply.audit import now_iso, text
-from workers.apply.batch import entry_version
+from workers.apply.batch import Pending, entry_version
 from workers.apply.billing import Billing
 from workers.awork.retry import POLICY
 from workers.close.lines import line_of, seconds_of
@@ -30,6 +30,7 @@ from workers.close.snapshot import Planned, Snapshot, Snapshots, new_close_id
 from workers.close.triage import Verdict, judge
 from workers.rates import LOCAL_FIELDS, RateTable, price
 from workers.rules.engine import Evaluation
+from workers.rules.model import Attribute
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ async def preview(billing: Billing, request: PreviewRequest) -> Snapshot:
     read = await read_selection(process, request.selection)
     entries = [entry for entry in read if request.selection.holds(entry)]
     selection = Selection(request.selection.scope.named(entries), request.selection.period)
-    evaluations = await billing.evaluate(entries)
+    evaluations = await billing.evaluate(entries, await _locks(billing, entries))
     if request.table is not None:
         await billing.workspace.enrich(entries, request.table.fields() - LOCAL_FIELDS)
     names = await _type_names(billing, entries, evaluations)
@@ -62,6 +63,17 @@ async def preview(billing: Billing, request: PreviewRequest) -> Snapshot:
     ttl = process.settings.close_snapshot_ttl_days
     await Snapshots(process.redis, process.keys, ttl).save(snapshot)
     return snapshot
+
+
+async def _locks(
+    billing: Billing, entries: list[dict[str, Any]]
+) -> dict[str, frozenset[Attribute]]:
+    """The attributes people set by hand, when the rules respect them (as the workers read them;
+    entries read by the service itself bring no new manual changes to record)."""
+    if not billing.rules.respect_manual_changes:
+        return {}
+    items = [Pending.read(entry, "close") for entry in entries]
+    return await billing.locks.record_and_read(items, billing.me)
 
 
 async def _type_names(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -473,3 +474,23 @@ async def test_preview_text_names_the_close_and_its_totals(
     assert any(line.startswith("TOTAL ") for line in lines)
     assert any(line.split()[:2] == ["user", "entries"] for line in lines)
     assert lines[-1].startswith("Next: awork-billing close commit ")
+
+
+async def test_attributes_people_set_by_hand_stay_theirs_in_the_preview(
+    capsys: pytest.CaptureFixture[str], awork: Awork, redis: Redis, prefix: str, tmp_path: Path
+) -> None:
+    """With `respect_manual_changes`, the close counts what the workers will do: a billable
+    flag a person set by hand is kept, so the rules' change is not pending and not written."""
+    rules_file = Path(os.environ["RULES_FILE"])
+    rules_file.write_text("respect_manual_changes: true\n" + CLOSE_RULES)
+    unbillable = next(
+        e
+        for e in entries_of(awork.state.workspace)
+        if not e["isBillable"] and e["project"]["name"] == "Nordlicht Webshop"
+    )
+    plain = await preview(capsys)
+    assert unbillable["id"] in ids(plain["entries"])  # webshop-is-billable makes it billable
+    await redis.sadd(Keys(prefix).manual(unbillable["id"]), "billable")  # type: ignore[misc]
+    kept = await preview(capsys)
+    assert unbillable["id"] not in ids(kept["entries"])
+    assert unbillable["id"] not in ids(kept["pending_rule_changes"])
