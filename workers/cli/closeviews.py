@@ -87,15 +87,14 @@ def commit_json(result: Commit) -> dict[str, Any]:
 def commit_lines(result: Commit) -> list[str]:
     record = result.record
     where = record.selection.describe()
+    billed = f"{_count(len(record.entries), 'entry', 'entries')} billed for {where}"
     if result.repeated:
         first = (
-            f"Close {record.reference} ({where}) was committed at {record.committed_at} by "
-            f"{record.by} ({record.status}); nothing was written now."
+            f"Close {record.reference} was committed at {record.committed_at} by {record.by} "
+            f"({record.status}): {billed}. Nothing was written now."
         )
     else:
-        first = (
-            f"Close {record.reference} committed: {len(record.entries)} entries billed ({where})."
-        )
+        first = f"Close {record.reference} committed: {billed}."
     out = [first, f"close_id {record.close_id}; audit trigger 'close {record.reference}'."]
     if record.excluded:
         reasons = Counter(e["reason"] for e in record.excluded)
@@ -145,7 +144,11 @@ def show_lines(record: CloseRecord, drift: Sequence[Drift]) -> list[str]:
     ]
     columns = ["entry_id", "date", "user", "project", "type_of_work", "seconds"]
     columns += ["billed_minutes", *(["amount"] if record.currency else []), "note"]
-    rows = [{**e.line.to_dict(), "note": cut(e.line.note, 30)} for e in record.entries]
+    rows = [
+        {**e.line.to_dict(), "billed_minutes": e.line.billed_minutes, "amount": e.line.amount or ""}
+        | {"note": cut(e.line.note, 30)}
+        for e in record.entries
+    ]
     out += table(rows, columns)
     out += ["", *drift_lines(drift)]
     return out
@@ -163,7 +166,7 @@ def drift_lines(drift: Sequence[Drift]) -> list[str]:
         }
         for d in drift
     ]
-    head = f"Drift since the close: {len(drift)} entries changed or deleted"
+    head = f"Drift since the close: {_count(len(drift), 'entry', 'entries')} changed or deleted"
     return [head, *table(rows, ["entry", "change", "closed_minutes", "current_minutes"])]
 
 
@@ -174,7 +177,8 @@ def reopen_lines(result: Reopen) -> list[str]:
     skipped = Counter(s["reason"] for s in result.skipped)
     listing = ", ".join(f"{r.replace('_', ' ')} {n}" for r, n in sorted(skipped.items()))
     out = [
-        f"Close {record.reference} reopened: {len(result.unbilled)} entries un-billed; "
+        f"Close {record.reference} reopened: {_count(len(result.unbilled), 'entry', 'entries')}"
+        " un-billed; "
         "the guard no longer watches them.",
     ]
     if listing:
@@ -193,6 +197,10 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], **kw: Any) -> 
         for r in rows
     ]
     return tables.table(aligned, columns, **kw)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def hours(seconds: int) -> Decimal:

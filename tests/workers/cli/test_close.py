@@ -208,7 +208,7 @@ async def test_a_second_commit_writes_nothing(
     text = await cli(capsys, "close", "commit", data["close_id"], "--reference", "2026-10-NL")
     assert text.code == 0
     assert "was committed at" in text.out
-    assert "nothing was written now" in text.out
+    assert "Nothing was written now." in text.out
 
 
 async def test_an_entry_edited_between_preview_and_commit_is_left_out(
@@ -329,6 +329,7 @@ async def test_show_lists_totals_entries_and_drift(
     assert drift[longer]["current_seconds"] == drift[longer]["closed_seconds"] + 900
     text = await cli(capsys, "close", "show", "2026-10-NL")
     assert "Drift since the close: 2 entries changed or deleted" in text.out
+    assert any(line.startswith("TOTAL ") for line in text.out.splitlines())
     listed = await cli(capsys, "close", "list", "--json")
     (summary,) = listed.json()["closes"]
     assert (summary["reference"], summary["status"]) == ("2026-10-NL", "committed")
@@ -494,3 +495,31 @@ async def test_attributes_people_set_by_hand_stay_theirs_in_the_preview(
     kept = await preview(capsys)
     assert unbillable["id"] not in ids(kept["entries"])
     assert unbillable["id"] not in ids(kept["pending_rule_changes"])
+
+
+@pytest.mark.parametrize("action", [[], ["preview"], ["commit"], ["list"], ["show"], ["reopen"]])
+def test_every_close_action_has_help(capsys: pytest.CaptureFixture[str], action: list[str]) -> None:
+    outcome = run(capsys, "close", *action, "--help")
+    assert outcome.code == 0
+    assert outcome.out.startswith(f"usage: awork-billing {' '.join(['close', *action])}")
+
+
+def test_check_rules_validates_a_rates_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    example = Path(__file__).resolve().parents[3] / "deploy" / "rates" / "example-rates.yaml"
+    valid = run(capsys, "check-rules", str(example))
+    assert valid.code == 0, valid.err
+    assert valid.out == (
+        f"{example}: valid rates (version 1, EUR: 4 rates, 2 rounding rules, 2 surcharges)\n"
+    )
+    broken = tmp_path / "rates.yaml"
+    broken.write_text(
+        "version: 1\ncurrency: EUR\nsurcharges:\n  - when: {weekday: funday}\n    factor: 2\n"
+    )
+    invalid = run(capsys, "check-rules", str(broken))
+    assert (invalid.code, invalid.error) == (
+        2,
+        f"awork-billing: {broken}:4: surcharge 1: weekday 'funday' is not one of mon, tue, wed, "
+        "thu, fri, sat, sun",
+    )
