@@ -523,3 +523,31 @@ def test_check_rules_validates_a_rates_file(
         f"awork-billing: {broken}:4: surcharge 1: weekday 'funday' is not one of mon, tue, wed, "
         "thu, fri, sat, sun",
     )
+
+
+async def test_a_close_of_projects_over_chosen_days(
+    capsys: pytest.CaptureFixture[str], awork: Awork
+) -> None:
+    ws = awork.state.workspace
+    webshop, booking = (
+        next(p for p in ws.projects.values() if p["name"] == name)["id"]
+        for name in ("Nordlicht Webshop", "Alpenblick Booking App")
+    )
+    outcome = await cli(
+        capsys,
+        *["close", "preview", "--project", webshop.upper(), "--project", booking],
+        *["--from", "2026-10-05", "--to", "2026-10-18", "--json"],
+    )
+    assert outcome.code == 0, outcome.err
+    data = outcome.json()
+    assert data["scope"] == {"projects": [webshop, booking]}
+    assert data["period"] == {"from": "2026-10-05", "to": "2026-10-18"}
+    chosen = {
+        i
+        for company in (COMPANY, "Alpenblick Hotels AG")
+        for i in awork.expected(company=company)
+        if ws.entries[i]["projectId"] in (webshop, booking)
+        and "2026-10-05" <= ws.entries[i]["startDateLocal"][:10] <= "2026-10-18"
+    }
+    assert chosen
+    assert ids(data["entries"]) == chosen
