@@ -104,6 +104,16 @@ class Closed:
         )
 
 
+@dataclass(frozen=True)
+class _Look:
+    """One closed entry looked at: its record as now seen, the audit lines, the restores."""
+
+    entry_id: str
+    closed: Closed
+    lines: list[AuditEntry]
+    restores: list[Write]
+
+
 class ClosedEntries:
     """The `<prefix>:closed:<entry>` keys of one installation."""
 
@@ -115,7 +125,7 @@ class ClosedEntries:
         """The closed ones among `entry_ids`, in one round trip."""
         if not entry_ids:
             return {}
-        values = await self._redis.mget([self._keys.closed(i) for i in entry_ids])
+        values = await self._redis.mget([self._key(i) for i in entry_ids])
         return {i: Closed.from_json(v) for i, v in zip(entry_ids, values, strict=True) if v}
 
     async def close(self, reference: str, entries: Sequence[Mapping[str, Any]]) -> None:
@@ -131,7 +141,7 @@ class ClosedEntries:
         closed = await self.read(entry_ids)
         mine = [i for i, c in closed.items() if c.reference == reference]
         if mine:
-            await self._redis.delete(*[self._keys.closed(i) for i in mine])
+            await self._redis.delete(*[self._key(i) for i in mine])
         return mine
 
     async def save(self, closed: Sequence[tuple[str, Closed]]) -> None:
@@ -140,8 +150,11 @@ class ClosedEntries:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for entry_id, item in closed:
-                pipe.set(self._keys.closed(entry_id), item.to_json())
+                pipe.set(self._key(entry_id), item.to_json())
             await pipe.execute()
+
+    def _key(self, entry_id: str) -> str:
+        return self._keys.closed(entry_id.lower())  # awork's ids, however a webhook spelled them
 
 
 class Guard:
@@ -167,25 +180,13 @@ class Guard:
         closed = await self.store.read([item.entry_id for item in items])
         if not closed:
             return list(items)
-        batch.count("closed", sum(1 for item in items if item.entry_id in closed))
-        lines: list[AuditEntry] = []
-        seen: list[tuple[str, Closed]] = []
-        restores: list[Write] = []
-        for item in items:
-            known = closed.get(item.entry_id)
-            now = watched(item.entry)
-            changed = differences(known.seen, now) if known is not None else []
-            if known is None or not changed:
-                continue
-            trigger = _trigger(known, item.record)
-            lines += [_line(item.entry_id, d, trigger, batch.job_id) for d in changed]
-            if self._restore and _unbilled(changed):
-                restores += _restores(item, trigger)
-                now = {**now, "isBillable": True, "isBilled": True}
-            seen.append((item.entry_id, dataclasses.replace(known, seen=now)))
-        await self._record(lines, batch)
-        await self.store.save(seen)
-        await self._writer.write(restores, batch)
+        mine = [(item, closed[item.entry_id]) for item in items if item.entry_id in closed]
+        batch.count("closed", len(mine))
+        looks = [self._look(item, known, batch.job_id) for item, known in mine]
+        changed = [look for look in looks if look.lines]
+        await self._record([line for look in changed for line in look.lines], batch)
+        await self.store.save([(look.entry_id, look.closed) for look in changed])
+        await self._writer.write([w for look in changed for w in look.restores], batch)
         return [item for item in items if item.entry_id not in closed]
 
     async def deleted(self, records: Mapping[str, PendingRecord], batch: Batch) -> None:
@@ -198,6 +199,18 @@ class Guard:
         ]
         await self._record(lines, batch)
         await self.store.save([(i, dataclasses.replace(c, deleted=True)) for i, c in gone])
+
+    def _look(self, item: Pending, known: Closed, job: str) -> _Look:
+        """What changed on a closed entry since last seen, and (restore on) what to write back."""
+        now = watched(item.entry)
+        changed = differences(known.seen, now)
+        trigger = _trigger(known, item.record)
+        restores: list[Write] = []
+        if self._restore and _unbilled(changed):
+            restores = _restores(item, trigger)
+            now = {**now, "isBillable": True, "isBilled": True}
+        lines = [_line(item.entry_id, d, trigger, job) for d in changed]
+        return _Look(item.entry_id, dataclasses.replace(known, seen=now), lines, restores)
 
     async def _record(self, lines: Sequence[AuditEntry], batch: Batch) -> None:
         if not lines:

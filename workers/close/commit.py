@@ -82,7 +82,7 @@ async def commit(
         if record.selected is None:
             await _check(process, records, record)
         writer, outcomes = close_writer(process)
-        await _write(process, writer, record)
+        await _write(process, writer, outcomes, record)
         await _finish(process, records, record, outcomes, out_dir)
     return Commit(record, repeated=False)
 
@@ -127,16 +127,20 @@ async def _check(process: ProcessContext, records: Records, record: CloseRecord)
     await records.save(record)
 
 
-async def _write(process: ProcessContext, writer: Writer, record: CloseRecord) -> None:
-    """The rules' pending changes first, then `isBilled: true` (each retried patiently)."""
+async def _write(
+    process: ProcessContext, writer: Writer, outcomes: Outcomes, record: CloseRecord
+) -> None:
+    """The rules' pending changes first, then `isBilled: true` (each retried patiently) — not
+    for an entry awork refused a rule's change for: it would not be billed as previewed."""
     chosen = _chosen(record)
     trigger = f"close {record.reference}"
     batch = Batch(job_id=f"close:{record.reference}")
-    pending = [Write(c, p.version, trigger) for p in chosen for c in p.changes]
-    billed = [Write(_bill(p), p.version, trigger) for p in chosen]
     attempts = process.settings.awork_max_attempts
-    for writes in (pending, billed):
-        await POLICY.patiently(functools.partial(writer.write, writes, batch), attempts)
+    pending = [Write(c, p.version, trigger) for p in chosen for c in p.changes]
+    await POLICY.patiently(functools.partial(writer.write, pending, batch), attempts)
+    billed = [Write(_bill(p), p.version, trigger) for p in chosen]
+    billed = [w for w in billed if w.entry_id not in outcomes.refused]
+    await POLICY.patiently(functools.partial(writer.write, billed, batch), attempts)
 
 
 async def _finish(

@@ -49,9 +49,7 @@ async def preview(billing: Billing, request: PreviewRequest) -> Snapshot:
     read = await read_selection(process, request.selection)
     entries = [entry for entry in read if request.selection.holds(entry)]
     selection = Selection(request.selection.scope.named(entries), request.selection.period)
-    evaluations = await billing.evaluate(entries, await _locks(billing, entries))
-    if request.table is not None:
-        await billing.workspace.enrich(entries, request.table.fields() - LOCAL_FIELDS)
+    evaluations = await _evaluate(billing, entries, request.table)
     names = await _type_names(billing, entries, evaluations)
     include = request.include_anomalies
     verdicts = [
@@ -63,6 +61,21 @@ async def preview(billing: Billing, request: PreviewRequest) -> Snapshot:
     ttl = process.settings.close_snapshot_ttl_days
     await Snapshots(process.redis, process.keys, ttl).save(snapshot)
     return snapshot
+
+
+async def _evaluate(
+    billing: Billing, entries: list[dict[str, Any]], table: RateTable | None
+) -> list[Evaluation | Exception]:
+    """The rules' verdicts, with the workspace data (tags, custom fields) the rules and the
+    rates read loaded into `entries` — which may take awork reads, each tried patiently."""
+    attempts = billing.process.settings.awork_max_attempts
+    step = functools.partial(billing.evaluate, entries, await _locks(billing, entries))
+    evaluations = await POLICY.patiently(step, attempts)
+    if table is not None:
+        enrich = billing.workspace.enrich
+        fields = table.fields() - LOCAL_FIELDS
+        await POLICY.patiently(functools.partial(enrich, entries, fields), attempts)
+    return evaluations
 
 
 async def _locks(
