@@ -61,6 +61,12 @@ class WorkerMetrics:
             "1 when awork's webhook is active, 0 when paused.",
             registry=r,
         )
+        self.closed_entry_changes = Counter(
+            f"{PREFIX}_closed_entry_changes",
+            "Changes to entries of a month-end close, by what changed (or deleted).",
+            ["change"],
+            registry=r,
+        )
 
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 when absent): for tests and the demo's summary."""

@@ -22,6 +22,15 @@ Written by the workers:
     <p>:cache:typesofwork   type-of-work names -> ids, as a worker last read them
     <p>:attempts:<job>      transient failures of one flush; <p>:due:<job> periodic job timers
     <p>:reconcile:…         the sweep's checkpoint and lock; <p>:backfill:<digest> checkpoints
+    <p>:closed:<entry>      an entry of a month-end close: its close and what was closed (guard)
+
+Written by `awork-billing close` (the month-end close):
+
+    <p>:close:snapshot:<id> a preview: its parameters and priced entries with versions (TTL)
+    <p>:close:claim:<id>    the reference a preview is being committed as (TTL)
+    <p>:close:record:<ref>  the close record (a business record: no TTL)
+    <p>:close:index         hash reference -> a summary of its record (`close list`)
+    <p>:close:lock:<ref>    held while a commit or reopen of <ref> runs (TTL)
 
 and arq's own keys of a job (`arq.constants`): `arq:job:<id>`, `arq:result:<id>`,
 `arq:in-progress:<id>`, `arq:retry:<id>`. Job ids start with the prefix, so installations
@@ -150,6 +159,26 @@ class Keys:
 
     def backfill(self, digest: str) -> str:
         return f"{self.prefix}:backfill:{digest}"
+
+    # the month-end close (workers.close) and its guard (workers.apply.guard)
+    def closed(self, entry_id: str) -> str:
+        return f"{self.prefix}:closed:{entry_id}"
+
+    def close_snapshot(self, close_id: str) -> str:
+        return f"{self.prefix}:close:snapshot:{close_id}"
+
+    def close_claim(self, close_id: str) -> str:
+        return f"{self.prefix}:close:claim:{close_id}"
+
+    def close_record(self, reference: str) -> str:
+        return f"{self.prefix}:close:record:{reference}"
+
+    @property
+    def close_index(self) -> str:
+        return f"{self.prefix}:close:index"
+
+    def close_lock(self, reference: str) -> str:
+        return f"{self.prefix}:close:lock:{reference}"
 
     # arq's keys of one job
     @staticmethod

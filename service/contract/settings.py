@@ -121,6 +121,18 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Python log level.")
     log_format: Literal["text", "json"] = Field("text", description="Log line format.")
 
+    # The month-end close (issue 12, README "Month-end close").
+    rates_file: str | None = Field(
+        None,
+        description="Rates, rounding and surcharges for `close preview` (YAML); none: minutes.",
+    )
+    close_snapshot_ttl_days: int = Field(
+        7, ge=1, le=90, description="How long a close preview's snapshot can be committed (days)."
+    )
+    close_guard_restore: bool = Field(
+        False, description="When a person un-bills an entry of a close, set it billed again."
+    )
+
     @field_validator("awork_api_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

@@ -8,6 +8,7 @@ batch        `Pending` (an entry in hand), `Write` (a change with its version an
 audit        the audit stream
 deadletters  changes that could not be made, for an operator
 fences       each change written once per entry version
+guard        closed entries (month-end close): never changed by the rules, changes recorded
 locks        attributes people set by hand (`respect_manual_changes`)
 versions     the newest version read of each entry
 workspace    projects, tasks, companies the rules read, cached
@@ -18,6 +19,7 @@ from workers.apply.batch import Batch, Pending, Write, entry_version
 from workers.apply.billing import Billing, resolve_types
 from workers.apply.deadletters import DeadLetter, DeadLetters
 from workers.apply.fences import Fences
+from workers.apply.guard import ClosedEntries, Guard
 from workers.apply.locks import ManualLocks
 from workers.apply.recorder import Recorder
 from workers.apply.versions import VersionFloors
@@ -28,9 +30,11 @@ __all__ = [
     "AuditLog",
     "Batch",
     "Billing",
+    "ClosedEntries",
     "DeadLetter",
     "DeadLetters",
     "Fences",
+    "Guard",
     "ManualLocks",
     "Pending",
     "Recorder",

@@ -22,11 +22,13 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from service.contract.records import PendingRecord
 from workers.apply import startup
 from workers.apply.audit import AuditLog
 from workers.apply.batch import Batch, Pending, Write
 from workers.apply.deadletters import DeadLetter, DeadLetters
 from workers.apply.fences import Fences
+from workers.apply.guard import ClosedEntries, Guard
 from workers.apply.locks import ManualLocks
 from workers.apply.recorder import Recorder
 from workers.apply.versions import VersionFloors
@@ -67,6 +69,10 @@ class Billing:
             chunk_size=settings.awork_bulk_chunk_size,
             dry_run=settings.dry_run,
         )
+        # the month-end close's guard on closed entries (workers.apply.guard)
+        restore = settings.close_guard_restore
+        closed = ClosedEntries(redis, keys)
+        self.guard = Guard(closed, self.records, self.writer, process.metrics, restore=restore)
 
     @classmethod
     async def start(cls, process: ProcessContext, *, patient: bool = True) -> Billing:
@@ -113,6 +119,7 @@ class Billing:
         fresh, stale = await self._fresh(items)
         if stale:
             batch.count("stale", len(stale))
+        fresh = await self.guard.screen(fresh, batch)  # closed entries: recorded, never changed
         locked: Locks = {}
         if self.rules.respect_manual_changes:
             locked = await self.locks.record_and_read(fresh, self.me)
@@ -144,6 +151,10 @@ class Billing:
             (fresh if item.version >= floor else stale).append(item)
         await self.versions.remember(item.entry for item in items)
         return fresh, stale
+
+    async def deleted(self, records: Mapping[str, PendingRecord], batch: Batch) -> None:
+        """Entries deleted in awork: the guard records those of a month-end close."""
+        await self.guard.deleted(records, batch)
 
     def _kept(self, items: Sequence[Pending], locked: Locks) -> list[Write]:
         """The changes the rules would have made to attributes people set by hand."""

@@ -12,6 +12,7 @@ simulate    simulate (with findings)
 backfill    backfill (with tally, progress)
 records     audit, dead-letters
 webhook     webhook register|status|enable|list
+close       close preview|commit|list|show|reopen (the month-end close, with closeviews)
 period, argtypes, tables, progress   the shared pieces of the commands
 """
 

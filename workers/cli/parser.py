@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from typing import NoReturn
 
-from workers.cli import argtypes, backfill, records, services, simulate, webhook
+from workers.cli import argtypes, backfill, close, records, services, simulate, webhook
 from workers.cli.checkrules import check_rules
 from workers.cli.operator import CliError
 
@@ -72,6 +72,7 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="clear: every entry's locks")
     p.add_argument("--json", action="store_true", help="list: JSON lines")
     _webhook(command("webhook", _no_action, "Manage awork's webhook to this service."))
+    close.register(command("close", close.missing_action, "The month-end close of a period."))
     p = command("healthcheck", services.healthcheck, "Exit 0 when this pod's worker loop is alive.")
     p.add_argument("--max-age", type=float, default=60.0, help="seconds")
     p.add_argument("--ready", action="store_true", help="also require a finished start-up")

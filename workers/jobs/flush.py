@@ -231,6 +231,10 @@ async def _process(
             items.append(Pending(entry, record))
         elif entry_id not in refused:
             batch.count("gone")
+    # a deleted entry (its event, or gone when read) of a month-end close: the guard records it
+    gone = {i: r for i, r in records.items() if r.event == "timetracking_deleted"}
+    missing = {i: r for i, r in live.items() if i not in entries and i not in refused}
+    await billing.deleted({**gone, **missing}, batch)
     stale = await billing.apply(items, batch)
     await _requeue_stale(process, billing, stale, batch)
 

@@ -46,29 +46,38 @@ class Condition:
         return self.test(entry)
 
 
-def compile_when(node: Node) -> Condition:
-    """Compile the value node of a rule's `when`."""
+def compile_when(node: Node, extra: frozenset[str] = frozenset()) -> Condition:
+    """Compile the value node of a rule's `when`.
+
+    `extra` names fields beyond the time entry's that the caller adds to each entry before
+    testing it (the rates file's `weekday` and `localStartHour`, `workers.rates`); the rules
+    themselves pass none.
+    """
     used: set[str] = set()
-    return Condition(_condition(node, used), frozenset(used))
+    return Condition(_condition(node, used, extra), frozenset(used))
 
 
-def _condition(node: Node, used: set[str]) -> Test:
+def _condition(node: Node, used: set[str], extra: frozenset[str]) -> Test:
     items = yamlnodes.mapping(node, "a condition")
-    return all_of([_clause(key, key_node, value, used) for key, (key_node, value) in items.items()])
+    return all_of(
+        [_clause(key, key_node, value, used, extra) for key, (key_node, value) in items.items()]
+    )
 
 
-def _clause(key: str, key_node: ScalarNode, node: Node, used: set[str]) -> Test:
+def _clause(
+    key: str, key_node: ScalarNode, node: Node, used: set[str], extra: frozenset[str]
+) -> Test:
     if key in ("all", "any"):
         items = yamlnodes.sequence(node, f"{key!r}")
         if not items:
             raise NodeError(yamlnodes.line(node), f"{key!r} needs at least one condition")
-        tests = [_condition(item, used) for item in items]
+        tests = [_condition(item, used, extra) for item in items]
         return all_of(tests) if key == "all" else any_of(tests)
     if key == "not":
         if isinstance(node, MappingNode) and not node.value:
             raise NodeError(yamlnodes.line(node), "'not: {}' never matches")
-        return not_of(_condition(node, used))
-    if not fields.is_known(key):
+        return not_of(_condition(node, used, extra))
+    if key not in extra and not fields.is_known(key):
         suggestion = fields.suggest(key)
         hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
         raise NodeError(yamlnodes.line(key_node), f"unknown field {key!r}{hint}")
