@@ -16,8 +16,8 @@ billable, billed) as closed and as last seen. `Billing.apply` hands every batch 
 
 `Guard.deleted` records the deletion of a closed entry (`change` = `deleted`) the same way. A
 note is not watched: it does not change what was invoiced. The close writes the keys after
-billing (`ClosedEntries.close`); `close reopen` lifts them (`ClosedEntries.lift`). No TTL: a
-closed entry stays closed until its close is reopened.
+billing (`ClosedEntries.close`); `close reopen` lifts them (`ClosedEntries.lift`). A closed
+entry stays guarded until its close is reopened, or `GUARD_DAYS` after its close or last change.
 """
 
 from __future__ import annotations
@@ -114,6 +114,12 @@ class _Look:
     restores: list[Write]
 
 
+GUARD_DAYS = 400
+"""How long a closed entry is watched after its close (or its last recorded change): past a
+year's books, so that no per-entry key lives forever in Redis. The close's record (the
+business record, `workers.close`) has no TTL."""
+
+
 class ClosedEntries:
     """The `<prefix>:closed:<entry>` keys of one installation."""
 
@@ -150,7 +156,7 @@ class ClosedEntries:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for entry_id, item in closed:
-                pipe.set(self._key(entry_id), item.to_json())
+                pipe.set(self._key(entry_id), item.to_json(), ex=GUARD_DAYS * 86_400)
             await pipe.execute()
 
     def _key(self, entry_id: str) -> str:
