@@ -23,7 +23,7 @@ NEED_REDIS :=
 demo run bench redis: NEED_REDIS = $(REDIS_URL)
 test: NEED_REDIS = always
 listens = python3 -c 'import socket, sys, urllib.parse as p; u = p.urlsplit(sys.argv[1]); socket.create_connection((u.hostname or "localhost", u.port or 6379), 1).close()' "$(1)" 2>/dev/null
-packages:
+packages:  ## the Debian packages the other commands need: installed as root, else named in one line
 	@missing=; \
 	command -v python3 >/dev/null || missing+=" python3"; \
 	[ -x $(UV) ] || python3 -c 'import ensurepip' 2>/dev/null || missing+=" python3-venv"; \
