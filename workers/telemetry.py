@@ -61,6 +61,16 @@ class WorkerMetrics:
             "1 when awork's webhook is active, 0 when paused.",
             registry=r,
         )
+        self.redis_used_memory = Gauge(
+            f"{PREFIX}_redis_used_memory_bytes",
+            "Memory Redis uses (INFO memory used_memory), read by the sweep every 5 s.",
+            registry=r,
+        )
+        self.redis_max_memory = Gauge(
+            f"{PREFIX}_redis_maxmemory_bytes",
+            "Redis' maxmemory (0: no limit); past it a noeviction Redis refuses every write.",
+            registry=r,
+        )
         self.closed_entry_changes = Counter(
             f"{PREFIX}_closed_entry_changes",
             "Changes to entries of a month-end close, by what changed (or deleted).",

@@ -67,12 +67,17 @@ class FlushSlot:
 
 @dataclass
 class QueueStats:
-    """The queue at a glance (also served as JSON on `GET /queue` for KEDA's metrics-api)."""
+    """The queue at a glance (also served as JSON on `GET /queue` for KEDA's metrics-api).
+
+    `queued_entries` (pending and claimed) is what workers scale on: a backlog is one claimed
+    flush job of thousands of entries, so ready jobs alone say nothing of the work left."""
 
     ready_jobs: int
     pending_entries: int
     oldest_ready_age_seconds: float
     dead_letters: int
+    claimed_entries: int = 0
+    queued_entries: int = 0
 
 
 class Queue:
@@ -189,16 +194,22 @@ class Queue:
         return any(b":flush:" in job for job in jobs)
 
     async def stats(self, now_ms: int | None = None) -> QueueStats:
-        """Ready jobs, pending entries, age of the oldest ready job, dead letters."""
+        """Ready jobs, pending and claimed entries, age of the oldest ready job, dead letters."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        claims = [text(c) for c in await self._redis.smembers(self.keys.claims)]  # type: ignore[misc]
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zcount(self.keys.queue, "-inf", now_ms)
             pipe.zrangebyscore(self.keys.queue, "-inf", now_ms, start=0, num=1, withscores=True)
             pipe.hlen(self.keys.pending)
             pipe.hlen(self.keys.dead)
-            ready, oldest, pending, dead = await pipe.execute()
+            for claim in claims:
+                pipe.hlen(claim)
+            ready, oldest, pending, dead, *claimed = await pipe.execute()
         age = max(0.0, (now_ms - oldest[0][1]) / 1000) if oldest else 0.0
-        return QueueStats(int(ready), int(pending), age, int(dead))
+        in_claims = sum(int(n) for n in claimed)
+        stats = QueueStats(int(ready), int(pending), age, int(dead), in_claims)
+        stats.queued_entries = stats.pending_entries + in_claims
+        return stats
 
     def _job_keys(self, job_id: str) -> list[str]:
         return [Keys.arq_job(job_id), Keys.arq_result(job_id)]

@@ -73,7 +73,10 @@ class Settings(BaseSettings):
         "its entries are dead-lettered (6 h: awork outages last longer than minutes).",
     )
     dedup_ttl_seconds: int = Field(
-        259_200, gt=0, description="How long a delivered event is remembered as a duplicate."
+        21_600,
+        gt=0,
+        description="How long a delivered event is remembered as a duplicate: awork's redelivery "
+        "window (10 retries), with room; a later redelivery is merely queued again.",
     )
     audit_max_len: int = Field(100_000, gt=0, description="Audit stream length (approximate).")
     worker_max_jobs: int = Field(20, ge=1, description="Concurrent jobs per worker process.")

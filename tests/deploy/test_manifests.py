@@ -159,6 +159,7 @@ def test_keda_worker_scaling_reads_the_queue_endpoint() -> None:
     docs = render(DEPLOY / "overlays" / "prod")
     (scaled,) = of_kind(docs, "ScaledObject")
     (trigger,) = scaled["spec"]["triggers"]
-    assert (trigger["type"], trigger["metadata"]["valueLocation"]) == ("metrics-api", "ready_jobs")
+    location = trigger["metadata"]["valueLocation"]
+    assert (trigger["type"], location) == ("metrics-api", "queued_entries")  # not ready jobs
     keda_policy = named(docs, "NetworkPolicy", "awork-billing-web-keda")
     assert keda_policy is not None, "KEDA's operator must be let through to GET /queue"

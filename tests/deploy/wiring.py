@@ -6,11 +6,13 @@ Each check takes all documents of one rendering and returns its problems, one li
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
 
+from service.contract.queue import QueueStats
 from service.web.metrics import WebMetrics
 from tests.deploy.manifests import (
     Docs,
@@ -32,7 +34,8 @@ from workers.telemetry import WorkerMetrics
 SECRET_NAME = "awork-billing"
 SECRET_KEYS = frozenset({"AWORK_API_TOKEN", "WEBHOOK_TOKEN", "REDIS_URL"})
 WEBHOOK_PATH = "/webhooks/awork"
-QUEUE_FIELDS = frozenset({"ready_jobs", "pending_entries", "oldest_ready_age_seconds"})
+QUEUE_FIELDS = frozenset(f.name for f in dataclasses.fields(QueueStats))
+"""What `GET /queue` answers (`QueueStats`)."""
 
 
 # The metrics the app exports (web: webhooks and queue; workers: the rest).

@@ -6,6 +6,7 @@
   between its write and the job, or a worker's clock ran ahead), a flush is scheduled.
 - The periodic jobs that are due (reconciliation, webhook health) are started, once per interval
   across all workers.
+- Redis' memory is read for the gauges.
 """
 
 from __future__ import annotations
@@ -32,7 +33,16 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     restored = await restore_orphans(process)
     scheduled = await process.queue.ensure_flush()
     started = await start_due_jobs(process, ctx["redis"])
+    await observe_memory(process)
     return {"restored": restored, "scheduled": int(scheduled), "started": started}
+
+
+async def observe_memory(process: ProcessContext) -> None:
+    """Redis' memory for the gauges (and the alert at 80 % of maxmemory): a noeviction Redis
+    that fills up refuses writes — webhooks get 503, the queue stops."""
+    info = await process.redis.info("memory")
+    process.metrics.redis_used_memory.set(int(info.get("used_memory", 0)))
+    process.metrics.redis_max_memory.set(int(info.get("maxmemory", 0)))
 
 
 async def start_due_jobs(process: ProcessContext, redis: ArqRedis) -> int:
