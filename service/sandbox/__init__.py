@@ -31,7 +31,7 @@ Modules, by concern:
 
 from service.sandbox.app import create_sandbox
 from service.sandbox.delivery import DeliveryRecord, DeliveryReport, Hook
-from service.sandbox.envelopes import envelope
+from service.sandbox.envelopes import envelope, project_updated
 from service.sandbox.faults import Faults
 from service.sandbox.seed import seed_workspace
 from service.sandbox.server import running
@@ -51,6 +51,7 @@ __all__ = [
     "Workspace",
     "create_sandbox",
     "envelope",
+    "project_updated",
     "running",
     "seed_workspace",
 ]

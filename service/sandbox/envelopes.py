@@ -68,6 +68,29 @@ def envelope(
     return body
 
 
+def project_updated(
+    project: dict[str, Any],
+    *,
+    triggered_by: dict[str, Any],
+    changes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """`project_updated` for a changed project (the sandbox serves no project writes: a caller
+    that changed one in the workspace announces it with this)."""
+    body: dict[str, Any] = {
+        "timestamp": iso_ticks(now_ticks(), suffix="+00:00"),
+        "eventType": "project_updated",
+        "entityId": project["id"],
+        "entityType": "project",
+        "entityLink": f"{WEB_URL}/projects/{project['id']}",
+        "traceId": uuid.uuid4().hex,
+        "triggeredBy": {k: triggered_by.get(k) for k in ("id", "firstName", "lastName")},
+        "entity": copy.deepcopy(project),
+    }
+    if changes is not None:
+        body["changes"] = copy.deepcopy(changes)
+    return body
+
+
 def added(entry: dict[str, Any], *, triggered_by: dict[str, Any]) -> dict[str, Any]:
     """`timetracking_added` for a new entry."""
     changes = [

@@ -22,6 +22,7 @@ from service.sandbox import (
     Workspace,
     create_sandbox,
     envelope,
+    project_updated,
     running,
     seed_workspace,
 )
@@ -220,14 +221,7 @@ async def test_a_2500_entry_project_change_reaches_every_entry_and_keeps_manual_
         sandbox.reset_calls()
         project["isRetainer"] = True
         project["resourceVersion"] = project.get("resourceVersion", 0) + 1
-        event = {
-            "eventType": "project_updated",
-            "entityId": project["id"],
-            "entityType": "project",
-            "timestamp": "2026-11-27T10:00:00.1234567+00:00",
-            "triggeredBy": person,
-            "entity": project,
-        }
+        event = project_updated(project, triggered_by=person)
         clock = Clock()
         await sender.send([event])
         await quiet(redis, prefix, sandbox, timeout=120)

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from service.sandbox import PERSON_TOKEN_PREFIX, SandboxState, envelope
+from service.sandbox import PERSON_TOKEN_PREFIX, SandboxState, envelope, project_updated
 from workers.apply.billing import Billing
 from workers.cli.backfill import Plan, Run, backfill
 from workers.cli.period import Period
@@ -136,7 +136,8 @@ async def project_fans_out(actors: Actors) -> str:
     person = ws.person(actors.user("Felix"))
     for entry_id in mine:
         ws.touch_entry(entry_id)  # the nested project changed: a new version of every entry
-    events = [_project_updated(project, person)]
+    change = [{"property": "IsRetainer", "old": "False", "new": "True"}]
+    events = [project_updated(project, triggered_by=person, changes=change)]
     events += [
         envelope("timetracking_updated", ws.entries[i], triggered_by=person, changes=None)
         for i in mine
@@ -190,16 +191,3 @@ def _put_form(entry: dict[str, Any], **changes: Any) -> dict[str, Any]:
     )
     form = {k: entry.get(k) for k in keep if entry.get(k) is not None}
     return {**form, **changes}
-
-
-def _project_updated(project: dict[str, Any], person: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "timestamp": project.get("updatedOn") or "2026-11-27T10:00:00.0000000+00:00",
-        "eventType": "project_updated",
-        "entityId": project["id"],
-        "entityType": "project",
-        "traceId": "demo",
-        "triggeredBy": person,
-        "entity": project,
-        "changes": [{"property": "IsRetainer", "old": "False", "new": "True"}],
-    }

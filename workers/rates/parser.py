@@ -87,12 +87,9 @@ def load_rates(path: str | os.PathLike[str]) -> RateTable:
     """Read and parse the rates file at `path`; an unreadable file is a `RatesError` too."""
     source = os.fspath(path)
     try:
-        with open(source, encoding="utf-8") as file:
-            text = file.read()
-    except OSError as e:
-        raise RatesError(f"cannot read rates file: {e.strerror or e}", source) from e
-    except UnicodeDecodeError as e:
-        raise RatesError(f"rates file is not UTF-8 text: {e.reason}", source) from e
+        text = yamlnodes.read(source, "rates file")
+    except NodeError as e:
+        raise RatesError(e.message, source) from e
     return parse_rates(text, source)
 
 

@@ -50,12 +50,9 @@ def load_rules(path: str | os.PathLike[str]) -> RuleSet:
     """Read and compile the rules file at `path`; an unreadable file is a `RulesError` too."""
     source = os.fspath(path)
     try:
-        with open(source, encoding="utf-8") as file:
-            text = file.read()
-    except OSError as e:
-        raise RulesError(f"cannot read rules file: {e.strerror or e}", source) from e
-    except UnicodeDecodeError as e:
-        raise RulesError(f"rules file is not UTF-8 text: {e.reason}", source) from e
+        text = yamlnodes.read(source, "rules file")
+    except NodeError as e:
+        raise RulesError(e.message, source) from e
     return parse_rules(text, source)
 
 

@@ -41,6 +41,18 @@ class NodeError(Exception):
         self.message = message
 
 
+def read(path: str, what: str) -> str:
+    """The text of the file at `path`; `NodeError(None, …)` says why it cannot be read (`what`
+    names it: "rules file")."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except OSError as e:
+        raise NodeError(None, f"cannot read {what}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise NodeError(None, f"{what} is not UTF-8 text: {e.reason}") from e
+
+
 def line(node: Node | None) -> int | None:
     """The 1-based line a node starts on."""
     return None if node is None else node.start_mark.line + 1

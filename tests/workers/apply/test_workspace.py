@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from service.sandbox import envelope, seed_workspace
+from service.sandbox import envelope, project_updated, seed_workspace
 from tests.support.config import make_settings
 from tests.support.pipeline import post_events, quiet
 from tests.support.records import audit_rows
@@ -113,14 +113,7 @@ async def test_a_project_becoming_a_retainer_bills_its_entries(stack: Stack, red
     project["isRetainer"] = True
     project["resourceVersion"] = project.get("resourceVersion", 0) + 1
     person = someone(ws)
-    event = {
-        "eventType": "project_updated",
-        "entityId": project["id"],
-        "entityType": "project",
-        "timestamp": "2026-11-27T10:00:00.1234567+00:00",
-        "triggeredBy": person,
-        "entity": project,
-    }
+    event = project_updated(project, triggered_by=person)
     await converge(stack, redis, [event])
     assert all(ws.entries[e["id"]]["isBilled"] for e in entries)
 
@@ -201,14 +194,7 @@ async def test_a_project_change_keeps_what_people_set_by_hand(
         await converge(stack, redis, [by_hand])
         project["isRetainer"] = True
         project["resourceVersion"] = project.get("resourceVersion", 0) + 1
-        event = {
-            "eventType": "project_updated",
-            "entityId": project["id"],
-            "entityType": "project",
-            "timestamp": "2026-11-27T10:00:00.1234567+00:00",
-            "triggeredBy": person,
-            "entity": project,
-        }
+        event = project_updated(project, triggered_by=person)
         await converge(stack, redis, [event])
         assert others
         assert all(ws.entries[e["id"]]["isBillable"] for e in others)
