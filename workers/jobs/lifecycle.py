@@ -48,7 +48,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or load_settings()
     heartbeat = _heartbeat(ctx, settings)
     metrics: WorkerMetrics | None = ctx.get("metrics")
-    process = ProcessContext.create(settings, redis=ctx["redis"], metrics=metrics)
+    # a Redis client of our own, not arq's pool: ours has socket timeouts (a lost answer is an
+    # error that is retried, never a job hanging until arq's timeout) and retries connections
+    process = ProcessContext.create(settings, metrics=metrics)
     try:
         billing = await Billing.start(process)
     except BaseException:
