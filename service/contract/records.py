@@ -1,4 +1,5 @@
-"""What the queue keeps per entry (`PendingRecord`), and one entry to add to it (`IngestItem`)."""
+"""What the queue keeps per entry (`PendingRecord`), and one entry to add to it (`IngestItem`, or
+on the web app's hot path the `IngestRow` it is written as)."""
 
 from __future__ import annotations
 
@@ -23,14 +24,7 @@ class PendingRecord:
     first_seen_ms: int = 0
 
     def to_dict(self) -> dict[str, object]:
-        # the version is a string: Lua numbers are doubles and int64 ticks would lose digits
-        return {
-            "v": str(self.version),
-            "e": self.event,
-            "by": self.by,
-            "ch": self.changed,
-            "ts": self.first_seen_ms,
-        }
+        return stored(self.version, self.event, self.by, self.changed, self.first_seen_ms)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> PendingRecord:
@@ -49,6 +43,18 @@ class PendingRecord:
         return f"{self.event} by {who} (v{self.version})"
 
 
+def stored(
+    version: int, event: str, by: list[str], changed: list[str], first_seen_ms: int
+) -> dict[str, object]:
+    """A `PendingRecord` as the queue stores it (JSON), built without the record itself."""
+    # the version is a string: Lua numbers are doubles and int64 ticks would lose digits
+    return {"v": str(version), "e": event, "by": by, "ch": changed, "ts": first_seen_ms}
+
+
+IngestRow = tuple[str, str, dict[str, object]]
+"""One entry as `Queue.add_rows` writes it: (dedup key, "" for none; entry id; `stored` record)."""
+
+
 @dataclass(frozen=True)
 class IngestItem:
     """One entry to merge into `pending`; `dedup_key` None for re-queues without dedup."""
@@ -56,3 +62,6 @@ class IngestItem:
     entry_id: str
     record: PendingRecord
     dedup_key: str | None = None
+
+    def row(self) -> IngestRow:
+        return (self.dedup_key or "", self.entry_id, self.record.to_dict())
