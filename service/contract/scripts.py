@@ -15,11 +15,20 @@ local function newer(a, b)
 end
 """
 
-# KEYS: pending, queue, arq job key, arq result key
-# ARGV: dedup ttl, job score, job data, job expiry ms, job id, dedup key prefix, and the batch:
-#   a JSON array of [dedup suffix ("" = no dedup), entry id, record object] — one string, not
-#   3N arguments: packing thousands of arguments costs the web app more CPU than the write.
+# KEYS: pending, queue, the window's arq job and result keys, a leading-edge flush's arq job and
+#   result keys, the coalescing marker, the API user's id (`me`)
+# ARGV: dedup ttl, dedup key prefix, job data, job expiry ms, the window's job id and score, the
+#   leading-edge job id and score ("" = no leading edge for this call), the marker's ms after a
+#   leading-edge flush and after the window's flush, and the batch: a JSON array of
+#   [dedup suffix ("" = no dedup), entry id, record object] — one string, not 3N arguments:
+#   packing thousands of arguments costs the web app more CPU than the write.
 # The dedup keys are built here from the prefix: arq does not support Redis Cluster anyway.
+#
+# Which flush: the first event of a person (not the API user's own write echoing back) while
+# no marker is set gets a flush of its own at once (after a grace that lets a handful arriving
+# together share it), and sets the marker for a window after that flush. Any other event joins
+# the flush at the end of its coalescing window, as before; a person's extends the marker to a
+# window after that flush, so that a burst, and what arrives while its flushes run, coalesces.
 INGEST_LUA = (
     NEWER_LUA
     + """
@@ -39,17 +48,26 @@ local function merge(a, b)
   return {v = hi.v or "0", e = hi.e, by = union(hi.by, lo.by, 8), ch = union(hi.ch, lo.ch, 32),
           ts = ts}
 end
+local function schedule(job_key, result_key, job_id, score)
+  if redis.call('EXISTS', job_key, result_key) == 1 then return false end
+  redis.call('PSETEX', job_key, tonumber(ARGV[4]), ARGV[3])
+  redis.call('ZADD', KEYS[2], tonumber(score), job_id)
+  return true
+end
 local ttl = tonumber(ARGV[1])
-local items = cjson.decode(ARGV[7])
+local me = redis.call('GET', KEYS[8])
+local items = cjson.decode(ARGV[11])
 local out = {}
-local added = 0
+local added, people = 0, 0
 for i, item in ipairs(items) do
   local fresh = true
   if item[1] ~= "" then
-    fresh = redis.call('SET', ARGV[6] .. item[1], '1', 'NX', 'EX', ttl)
+    fresh = redis.call('SET', ARGV[2] .. item[1], '1', 'NX', 'EX', ttl)
   end
   if fresh then
     local rec = item[3]
+    local by = rec.by or {}
+    if not (me and #by == 1 and by[1] == me) then people = people + 1 end
     local old = redis.call('HGET', KEYS[1], item[2])
     if old then rec = merge(cjson.decode(old), rec) end
     redis.call('HSET', KEYS[1], item[2], cjson.encode(rec))
@@ -59,9 +77,17 @@ for i, item in ipairs(items) do
     out[i] = 0
   end
 end
-if added > 0 and redis.call('EXISTS', KEYS[3], KEYS[4]) == 0 then
-  redis.call('PSETEX', KEYS[3], tonumber(ARGV[4]), ARGV[3])
-  redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[5])
+if added > 0 then
+  local leading = ARGV[8] ~= "" and people > 0
+  if leading and redis.call('EXISTS', KEYS[7]) == 0
+      and schedule(KEYS[5], KEYS[6], ARGV[7], ARGV[8]) then
+    redis.call('SET', KEYS[7], '1', 'PX', ARGV[9])
+  else
+    schedule(KEYS[3], KEYS[4], ARGV[5], ARGV[6])
+    if leading and redis.call('PTTL', KEYS[7]) < tonumber(ARGV[10]) then
+      redis.call('SET', KEYS[7], '1', 'PX', ARGV[10])
+    end
+  end
 end
 return out
 """

@@ -65,7 +65,7 @@ class Committer:
 
     async def _flush(self, batch: list[tuple[IngestRow, asyncio.Future[bool]]]) -> None:
         try:
-            results = await self._queue.add_rows([row for row, _ in batch])
+            results = await self._queue.add_rows([row for row, _ in batch], leading=True)
         except Exception as e:  # every waiter must hear about it: they answer 503
             log.warning("ingest write failed: %s", e)
             for _, future in batch:
