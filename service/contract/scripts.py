@@ -19,16 +19,19 @@ end
 #   result keys, the coalescing marker, the API user's id (`me`)
 # ARGV: dedup ttl, dedup key prefix, job data, job expiry ms, the window's job id and score, the
 #   leading-edge job id and score ("" = no leading edge for this call), the marker's ms after a
-#   leading-edge flush and after the window's flush, and the batch: a JSON array of
-#   [dedup suffix ("" = no dedup), entry id, record object] — one string, not 3N arguments:
-#   packing thousands of arguments costs the web app more CPU than the write.
+#   leading-edge flush and after the window's flush, now (ms), a handful (entries), and the
+#   batch: a JSON array of [dedup suffix ("" = no dedup), entry id, record object] — one
+#   string, not 3N arguments: packing thousands of arguments costs the web app more CPU than
+#   the write.
 # The dedup keys are built here from the prefix: arq does not support Redis Cluster anyway.
 #
 # Which flush: the first event of a person (not the API user's own write echoing back) while
 # no marker is set gets a flush of its own at once (after a grace that lets a handful arriving
-# together share it), and sets the marker for a window after that flush. Any other event joins
-# the flush at the end of its coalescing window, as before; a person's extends the marker to a
-# window after that flush, so that a burst, and what arrives while its flushes run, coalesces.
+# together share it); the marker, holding that job's id, lasts a window after it. Any other
+# event joins the flush at the end of its coalescing window, as before; a person's extends the
+# marker to a window after that flush, so that a burst, and what arrives while its flushes run,
+# coalesces. When more than a handful wait while the leading-edge job has not started yet, this
+# is a burst, not a lone change: that job moves to the window's end too (it will claim the lot).
 INGEST_LUA = (
     NEWER_LUA
     + """
@@ -54,9 +57,25 @@ local function schedule(job_key, result_key, job_id, score)
   redis.call('ZADD', KEYS[2], tonumber(score), job_id)
   return true
 end
+local function extend_marker(ms)
+  local left = redis.call('PTTL', KEYS[7])
+  if left == -2 then
+    redis.call('SET', KEYS[7], '', 'PX', ms)
+  elseif left < tonumber(ms) then
+    redis.call('PEXPIRE', KEYS[7], ms)
+  end
+end
+local function burst_joins_the_window()
+  local lead = redis.call('GET', KEYS[7])
+  if not lead or lead == '' or redis.call('HLEN', KEYS[1]) <= tonumber(ARGV[12]) then return end
+  local due = redis.call('ZSCORE', KEYS[2], lead)
+  if due and tonumber(due) > tonumber(ARGV[11]) and tonumber(due) < tonumber(ARGV[6]) then
+    redis.call('ZADD', KEYS[2], 'XX', tonumber(ARGV[6]), lead)
+  end
+end
 local ttl = tonumber(ARGV[1])
 local me = redis.call('GET', KEYS[8])
-local items = cjson.decode(ARGV[11])
+local items = cjson.decode(ARGV[13])
 local out = {}
 local added, people = 0, 0
 for i, item in ipairs(items) do
@@ -81,11 +100,12 @@ if added > 0 then
   local leading = ARGV[8] ~= "" and people > 0
   if leading and redis.call('EXISTS', KEYS[7]) == 0
       and schedule(KEYS[5], KEYS[6], ARGV[7], ARGV[8]) then
-    redis.call('SET', KEYS[7], '1', 'PX', ARGV[9])
+    redis.call('SET', KEYS[7], ARGV[7], 'PX', ARGV[9])
   else
     schedule(KEYS[3], KEYS[4], ARGV[5], ARGV[6])
-    if leading and redis.call('PTTL', KEYS[7]) < tonumber(ARGV[10]) then
-      redis.call('SET', KEYS[7], '1', 'PX', ARGV[10])
+    if leading then
+      burst_joins_the_window()
+      extend_marker(ARGV[10])
     end
   end
 end

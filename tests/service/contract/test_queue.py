@@ -11,13 +11,14 @@ from arq.jobs import deserialize_job
 from redis.asyncio import Redis
 
 from service.contract import FLUSH_FUNCTION, IngestItem, Keys, PendingRecord, Queue, deserialize
+from service.contract.queue import HANDFUL
 from service.contract.records import IngestRow, stored
 
 WINDOW = 2.0
 GRACE = 0.03
 PERSON = "6f1f5e43-8a43-4d4b-9e7f-0d6a8c1b2a10"
 API_USER = "0c2d6e51-1111-4e5c-8f80-1e7b9d2c3b21"
-ENTRIES = [f"00000000-0000-4000-8000-{n:012x}" for n in range(10)]
+ENTRIES = [f"00000000-0000-4000-8000-{n:012x}" for n in range(HANDFUL + 10)]
 
 
 @pytest.fixture
@@ -69,6 +70,24 @@ async def test_the_first_flush_claims_everything_pending(redis: Redis, queue: Qu
     assert sorted(await queue.claim(lead)) == ENTRIES[:3]
     window = next(job for job, _ in await jobs(redis, queue) if job != lead)
     assert await queue.claim(window) == {}
+
+
+async def test_a_handful_arriving_together_share_the_leading_edge(
+    redis: Redis, queue: Queue
+) -> None:
+    await queue.add_rows([webhook(0)], leading=True)
+    await queue.add_rows([webhook(n) for n in range(1, HANDFUL)], leading=True)
+    lead = next((job, due) for job, due in await jobs(redis, queue) if ":flush:lead-" in job)
+    assert lead[1] <= GRACE
+
+
+async def test_a_burst_moves_the_leading_edge_to_the_window_end(redis: Redis, queue: Queue) -> None:
+    await queue.add_rows([webhook(0)], leading=True)
+    await queue.add_rows([webhook(n) for n in range(1, HANDFUL + 5)], leading=True)
+    lead, window = sorted(await jobs(redis, queue), key=lambda job: ":flush:lead-" not in job[0])
+    assert ":flush:lead-" in lead[0]
+    assert lead[1] == pytest.approx(window[1], abs=0.01)  # both at the window's end
+    assert sorted(await queue.claim(lead[0])) == sorted(ENTRIES[: HANDFUL + 5])
 
 
 async def test_echoes_of_our_own_writes_wait_for_their_window(redis: Redis, queue: Queue) -> None:
