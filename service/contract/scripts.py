@@ -6,6 +6,8 @@ compared by length, then as text.
 
 from __future__ import annotations
 
+from service.contract.keys import ARQ_IN_PROGRESS
+
 NEWER_LUA = """
 local function newer(a, b)
   a = tostring(a or "0")
@@ -31,9 +33,11 @@ end
 # event joins the flush at the end of its coalescing window, as before; a person's extends the
 # marker to a window after that flush, so that a burst, and what arrives while its flushes run,
 # coalesces. When more than a handful wait while the leading-edge job has not started yet, this
-# is a burst, not a lone change: that job moves to the window's end too (it will claim the lot).
+# is a burst, not a lone change: that job moves to the window's end too (it will claim the lot;
+# should a worker start it meanwhile, it claims what is there and the window's job the rest).
 INGEST_LUA = (
     NEWER_LUA
+    + f"local ARQ_IN_PROGRESS = '{ARQ_IN_PROGRESS}'\n"
     + """
 local function union(first, second, limit)
   local seen, out = {}, {}
@@ -69,7 +73,9 @@ local function burst_joins_the_window()
   local lead = redis.call('GET', KEYS[7])
   if not lead or lead == '' or redis.call('HLEN', KEYS[1]) <= tonumber(ARGV[12]) then return end
   local due = redis.call('ZSCORE', KEYS[2], lead)
-  if due and tonumber(due) > tonumber(ARGV[11]) and tonumber(due) < tonumber(ARGV[6]) then
+  -- not started yet (a worker marks a job in progress before it runs it)
+  if due and tonumber(due) < tonumber(ARGV[6])
+      and redis.call('EXISTS', ARQ_IN_PROGRESS .. lead) == 0 then
     redis.call('ZADD', KEYS[2], 'XX', tonumber(ARGV[6]), lead)
   end
 end

@@ -90,6 +90,20 @@ async def test_a_burst_moves_the_leading_edge_to_the_window_end(redis: Redis, qu
     assert sorted(await queue.claim(lead[0])) == sorted(ENTRIES[: HANDFUL + 5])
 
 
+async def test_a_leading_edge_flush_that_started_stays_where_it_is(
+    redis: Redis, queue: Queue
+) -> None:
+    await queue.add_rows([webhook(0)], leading=True)
+    [(lead, _)] = await jobs(redis, queue)
+    await redis.zadd(queue.keys.queue, {lead: int(time.time() * 1000) - 5})  # due, not picked up
+    await redis.set(Keys.arq_in_progress(lead), "1", px=5000)  # now a worker runs it
+    await queue.add_rows([webhook(n) for n in range(1, HANDFUL + 5)], leading=True)
+    assert dict(await jobs(redis, queue))[lead] < 0
+    await redis.delete(Keys.arq_in_progress(lead))  # had it not started, it would wait
+    await queue.add_rows([webhook(HANDFUL + 6)], leading=True)
+    assert dict(await jobs(redis, queue))[lead] > 0
+
+
 async def test_echoes_of_our_own_writes_wait_for_their_window(redis: Redis, queue: Queue) -> None:
     await queue.add_rows([webhook(0, by=API_USER), webhook(1, by=API_USER)], leading=True)
     [(job_id, due)] = await jobs(redis, queue)
