@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 
 import orjson
 
+LOCKING_PROPERTIES = frozenset({"isbillable", "isbilled", "typeofworkid", "typeofwork"})
+"""The properties (lower case) whose change by a person locks a billing attribute for the rules
+(`respect_manual_changes`, `workers.apply.locks`): the only ones `changed` needs to hold. A
+note's or a duration's change locks nothing, and a record is kept in Redis per entry."""
+
 
 @dataclass
 class PendingRecord:
@@ -14,7 +19,7 @@ class PendingRecord:
 
     `by` holds the authors of the merged events (the worker skips entries only its own API user
     touched: its own writes echoing back); `changed` the PascalCase properties people changed, as
-    `<author>|<Property>`.
+    `<author>|<Property>` (of the `LOCKING_PROPERTIES`).
     """
 
     version: int = 0

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from service.contract.records import stored
+from service.contract.records import LOCKING_PROPERTIES, stored
 from service.contract.settings import Settings
 from service.contract.webhooks import EVENTS
 from service.web.committer import Committer
@@ -152,7 +152,7 @@ async def _enqueue(committer: Committer, event: WebhookEvent, key: str) -> Answe
         event.event_type,
         [by] if by else [],
         # who changed what: rules may leave attributes people set by hand alone
-        [f"{author}|{prop}" for prop in event.changed],
+        [f"{author}|{prop}" for prop in event.changed if prop.lower() in LOCKING_PROPERTIES],
         int(time.time() * 1000),
     )
     try:
