@@ -164,7 +164,7 @@ class Queue:
             str(slot.run_at_ms + window_ms - now_ms),
             str(now_ms),
             str(HANDFUL),
-            orjson.dumps(rows),
+            orjson.dumps([field for row in rows for field in row]),
         ]
         return [bool(r) for r in await self._ingest(keys=keys, args=argv)]
 

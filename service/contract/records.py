@@ -29,7 +29,14 @@ class PendingRecord:
     first_seen_ms: int = 0
 
     def to_dict(self) -> dict[str, object]:
-        return stored(self.version, self.event, self.by, self.changed, self.first_seen_ms)
+        # the version is a string: Lua numbers are doubles and int64 ticks would lose digits
+        return {
+            "v": str(self.version),
+            "e": self.event,
+            "by": self.by,
+            "ch": self.changed,
+            "ts": self.first_seen_ms,
+        }
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> PendingRecord:
@@ -48,16 +55,16 @@ class PendingRecord:
         return f"{self.event} by {who} (v{self.version})"
 
 
-def stored(
-    version: int, event: str, by: list[str], changed: list[str], first_seen_ms: int
-) -> dict[str, object]:
-    """A `PendingRecord` as the queue stores it (JSON), built without the record itself."""
-    # the version is a string: Lua numbers are doubles and int64 ticks would lose digits
-    return {"v": str(version), "e": event, "by": by, "ch": changed, "ts": first_seen_ms}
+def stored(version: int, event: str, by: list[str], changed: list[str], first_seen_ms: int) -> str:
+    """A `PendingRecord` as the queue stores it (JSON text), built without the record itself."""
+    record = {"v": str(version), "e": event, "by": by, "ch": changed, "ts": first_seen_ms}
+    return orjson.dumps(record).decode()
 
 
-IngestRow = tuple[str, str, dict[str, object]]
-"""One entry as `Queue.add_rows` writes it: (dedup key, "" for none; entry id; `stored` record)."""
+IngestRow = tuple[str, str, str, str]
+"""One entry as `Queue.add_rows` writes it: its dedup key ("" for none), its id, its author ("" for
+none or several: the ingest tells a person's change from the service's own echo by it) and its
+`stored` record."""
 
 
 @dataclass(frozen=True)
@@ -69,4 +76,6 @@ class IngestItem:
     dedup_key: str | None = None
 
     def row(self) -> IngestRow:
-        return (self.dedup_key or "", self.entry_id, self.record.to_dict())
+        by = self.record.by
+        record = orjson.dumps(self.record.to_dict()).decode()
+        return (self.dedup_key or "", self.entry_id, by[0] if len(by) == 1 else "", record)

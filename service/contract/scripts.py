@@ -22,9 +22,10 @@ end
 # ARGV: dedup ttl, dedup key prefix, job data, job expiry ms, the window's job id and score, the
 #   leading-edge job id and score ("" = no leading edge for this call), the marker's ms after a
 #   leading-edge flush and after the window's flush, now (ms), a handful (entries), and the
-#   batch: a JSON array of [dedup suffix ("" = no dedup), entry id, record object] — one
-#   string, not 3N arguments: packing thousands of arguments costs the web app more CPU than
-#   the write.
+#   batch: one flat JSON array of strings, four per entry: dedup suffix ("" = no dedup), entry
+#   id, author ("" = none or several), record (JSON text) — one argument, not 4N: packing
+#   thousands of arguments costs the web app more CPU than the write. A new entry's record is
+#   stored as it came (HSETNX); only an entry already pending is decoded and merged.
 # The dedup keys are built here from the prefix: arq does not support Redis Cluster anyway.
 #
 # Which flush: the first event of a person (not the API user's own write echoing back) while
@@ -84,23 +85,18 @@ local me = redis.call('GET', KEYS[8])
 local items = cjson.decode(ARGV[13])
 local out = {}
 local added, people = 0, 0
-for i, item in ipairs(items) do
-  local fresh = true
-  if item[1] ~= "" then
-    fresh = redis.call('SET', ARGV[2] .. item[1], '1', 'NX', 'EX', ttl)
-  end
+for i = 1, #items, 4 do
+  local dedup, id, author, rec = items[i], items[i + 1], items[i + 2], items[i + 3]
+  local fresh = dedup == "" or redis.call('SET', ARGV[2] .. dedup, '1', 'NX', 'EX', ttl)
   if fresh then
-    local rec = item[3]
-    local by = rec.by or {}
-    if not (me and #by == 1 and by[1] == me) then people = people + 1 end
-    local old = redis.call('HGET', KEYS[1], item[2])
-    if old then rec = merge(cjson.decode(old), rec) end
-    redis.call('HSET', KEYS[1], item[2], cjson.encode(rec))
-    out[i] = 1
+    if author ~= me then people = people + 1 end
+    if redis.call('HSETNX', KEYS[1], id, rec) == 0 then
+      local merged = merge(cjson.decode(redis.call('HGET', KEYS[1], id)), cjson.decode(rec))
+      redis.call('HSET', KEYS[1], id, cjson.encode(merged))
+    end
     added = added + 1
-  else
-    out[i] = 0
   end
+  out[#out + 1] = fresh and 1 or 0
 end
 if added > 0 then
   local leading = ARGV[8] ~= "" and people > 0

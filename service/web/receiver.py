@@ -156,7 +156,7 @@ async def _enqueue(committer: Committer, event: WebhookEvent, key: str) -> Answe
         int(time.time() * 1000),
     )
     try:
-        fresh = await committer.submit((event.dedup_key(), key, record))
+        fresh = await committer.submit((event.dedup_key(), key, by or "", record))
     except Exception as e:  # Redis down, or shutting down: awork must retry
         extra = {"entry_id": key, "event": event.event_type}
         log.warning("webhook not queued (%s): %s", type(e).__name__, key, extra=extra)

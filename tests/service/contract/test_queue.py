@@ -30,7 +30,7 @@ async def queue(redis: Redis, prefix: str) -> Queue:
 
 def webhook(n: int, by: str = PERSON) -> IngestRow:
     """A webhook's row, as the web app writes it."""
-    return (f"dedup-{n}-{by}", ENTRIES[n], stored(5, "timetracking_updated", [by], [], 1))
+    return (f"dedup-{n}-{by}", ENTRIES[n], by, stored(5, "timetracking_updated", [by], [], 1))
 
 
 async def jobs(redis: Redis, queue: Queue) -> list[tuple[str, float]]:
