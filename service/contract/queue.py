@@ -138,8 +138,6 @@ class Queue:
         if not rows:
             return []
         now = time.time()
-        now_ms = int(now * 1000)
-        window_ms = int(self._window * 1000)
         slot = FlushSlot.for_time(self.keys, self._window, now)
         lead = FlushSlot.leading(self.keys, self._grace or 0.0, now)
         keys = [
@@ -150,7 +148,17 @@ class Queue:
             self.keys.coalescing,
             self.keys.me,
         ]
-        argv: list[str | bytes] = [
+        leading = leading and self._grace is not None
+        batch = orjson.dumps([field for row in rows for field in row])
+        argv = [*self._ingest_args(slot, lead, int(now * 1000), leading=leading), batch]
+        return [bool(r) for r in await self._ingest(keys=keys, args=argv)]
+
+    def _ingest_args(
+        self, slot: FlushSlot, lead: FlushSlot, now_ms: int, *, leading: bool
+    ) -> list[str | bytes]:
+        """The ingest script's arguments before the batch (`scripts.INGEST_LUA`)."""
+        window_ms = int(self._window * 1000)
+        return [
             str(self._dedup_ttl),
             self.keys.dedup(""),
             slot.job_data(now_ms),
@@ -158,15 +166,12 @@ class Queue:
             slot.job_id,
             str(slot.run_at_ms),
             lead.job_id,
-            str(lead.run_at_ms) if leading and self._grace is not None else "",
+            str(lead.run_at_ms) if leading else "",
             # the marker lasts a window past the flush it announces
             str(lead.run_at_ms + window_ms - now_ms),
             str(slot.run_at_ms + window_ms - now_ms),
-            str(now_ms),
             str(HANDFUL),
-            orjson.dumps([field for row in rows for field in row]),
         ]
-        return [bool(r) for r in await self._ingest(keys=keys, args=argv)]
 
     async def claim(self, job_id: str) -> dict[str, PendingRecord]:
         """Take everything pending for flush job `job_id` (or what it took before a crash)."""

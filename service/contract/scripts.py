@@ -21,7 +21,7 @@ end
 #   result keys, the coalescing marker, the API user's id (`me`)
 # ARGV: dedup ttl, dedup key prefix, job data, job expiry ms, the window's job id and score, the
 #   leading-edge job id and score ("" = no leading edge for this call), the marker's ms after a
-#   leading-edge flush and after the window's flush, now (ms), a handful (entries), and the
+#   leading-edge flush and after the window's flush, a handful (entries), and the
 #   batch: one flat JSON array of strings, four per entry: dedup suffix ("" = no dedup), entry
 #   id, author ("" = none or several), record (JSON text) — one argument, not 4N: packing
 #   thousands of arguments costs the web app more CPU than the write. A new entry's record is
@@ -72,7 +72,7 @@ local function extend_marker(ms)
 end
 local function burst_joins_the_window()
   local lead = redis.call('GET', KEYS[7])
-  if not lead or lead == '' or redis.call('HLEN', KEYS[1]) <= tonumber(ARGV[12]) then return end
+  if not lead or lead == '' or redis.call('HLEN', KEYS[1]) <= tonumber(ARGV[11]) then return end
   local due = redis.call('ZSCORE', KEYS[2], lead)
   -- not started yet (a worker marks a job in progress before it runs it)
   if due and tonumber(due) < tonumber(ARGV[6])
@@ -82,7 +82,7 @@ local function burst_joins_the_window()
 end
 local ttl = tonumber(ARGV[1])
 local me = redis.call('GET', KEYS[8])
-local items = cjson.decode(ARGV[13])
+local items = cjson.decode(ARGV[12])
 local out = {}
 local added, people = 0, 0
 for i = 1, #items, 4 do

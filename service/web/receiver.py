@@ -138,10 +138,10 @@ class WebhookEndpoint:
             size += len(chunk)
             if size > self._max_bytes:
                 raise BodyTooLarge
+            chunks.append(chunk)
             if not message.get("more_body", False):
                 # the usual case, a body in one message, needs no join
-                return b"".join((*chunks, chunk)) if chunks else chunk
-            chunks.append(chunk)
+                return chunk if len(chunks) == 1 else b"".join(chunks)
 
 
 async def _enqueue(committer: Committer, event: WebhookEvent, key: str) -> Answer:
