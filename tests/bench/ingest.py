@@ -13,7 +13,9 @@ webhook (`/proc/<pid>/stat`) against the bare endpoint's, and what Redis keeps p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean, median
@@ -22,11 +24,13 @@ import orjson
 from redis.asyncio import Redis
 
 from service.contract import Keys
+from service.contract.redis import connect
 from service.contract.settings import Settings
 from service.sandbox import envelope, seed_workspace
 from tests.bench.load import CONNECTIONS, LoadRun, generator_name, run_load
 from tests.bench.report import Figure
 from tests.bench.servers import Server, bare_server, cores, pinned, service_server
+from tests.faults.harness import RedisServer
 from tests.support.config import WEBHOOK_TOKEN
 
 SECONDS = 6.0
@@ -67,6 +71,20 @@ _CHANGED = [
     ("TypeOfWorkId", "typeOfWorkId"),
     ("IsBillable", "isBillable"),
 ]
+
+
+@contextlib.asynccontextmanager
+async def own_redis(shared: Redis, settings: Settings) -> AsyncIterator[tuple[Redis, Settings]]:
+    """A redis-server of the figure's own, configured like `shared` (appendonly): other work on
+    a shared test Redis then slows only itself, not the service's half of the pairs."""
+    aof = (await shared.config_get("appendonly")).get("appendonly", "no")
+    server = RedisServer(Path("var/bench/redis"), "--appendonly", str(aof))
+    await server.start()
+    try:
+        async with connect(server.url) as redis:
+            yield redis, settings.model_copy(update={"redis_url": server.url})
+    finally:
+        server.stop()
 
 
 async def measure_ingest(redis: Redis, settings: Settings) -> Figure:
