@@ -6,6 +6,8 @@ Written by the web app:
     <p>:pending             hash entry id -> PendingRecord JSON: entries waiting for a flush
     <p>:queue               arq's queue (sorted set) of flush jobs
     arq:job:<p>:flush:<n>   arq's job for coalescing window n (written by Lua, in arq's format)
+    arq:job:<p>:flush:lead-<ms>  a leading-edge flush: the first event after a quiet window
+    <p>:coalescing          set (with a TTL) while people's events coalesce into windows
 
 Written by the workers:
 
@@ -79,6 +81,16 @@ class Keys:
 
     def flush_job_id(self, bucket: int) -> str:
         return f"{self.prefix}:flush:{bucket}"
+
+    def lead_flush_job_id(self, now_ms: int) -> str:
+        """A leading-edge flush, scheduled at `now_ms` (+ the grace)."""
+        return f"{self.prefix}:flush:lead-{now_ms}"
+
+    @property
+    def coalescing(self) -> str:
+        """Present while people's events coalesce into windows: a flush of their changes ran or
+        is due within the last window, so the next event waits for its window's flush."""
+        return f"{self.prefix}:coalescing"
 
     def job_id(self, function: str, suffix: str) -> str:
         """The id of a job this installation enqueues (`<p>:<function>:<suffix>`)."""

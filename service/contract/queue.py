@@ -3,7 +3,9 @@
     add         a webhook (or a re-queue) merges its entry into `pending`, keeping the newest
                 `resourceVersion`, and makes sure a flush job exists for the end of the current
                 coalescing window — in arq's own job format, so arq workers run it like any
-                other job (one Lua call for a whole group of requests)
+                other job (one Lua call for a whole group of requests). A person's first
+                webhook after a quiet window gets a flush of its own at once instead (the
+                leading edge, `grace_seconds`): a lone change need not wait for its window
     claim       a flush takes everything pending under its job id (`claimed:<job id>`): a
                 crash re-run finds the same batch
     done        the entries a flush has finished leave its claim
@@ -25,7 +27,7 @@ import orjson
 from redis.asyncio import Redis
 
 from service.contract.keys import Keys
-from service.contract.records import IngestItem, PendingRecord
+from service.contract.records import IngestItem, IngestRow, PendingRecord
 from service.contract.redis import text
 from service.contract.scripts import CLAIM_LUA, ENSURE_FLUSH_LUA, INGEST_LUA
 from service.contract.settings import Settings
@@ -35,6 +37,11 @@ FLUSH_FUNCTION = "flush"
 
 JOB_EXPIRES_MS = 86_400_000
 """arq's default `expires_extra_ms`: a flush job not started within a day is dropped by arq."""
+
+HANDFUL = 20
+"""Entries that may share a leading-edge flush: when more wait before it started, a burst is
+under way and the flush moves to the end of its window (one read per 150 entries and one write
+per change and 250 entries are cheapest when the whole burst shares them)."""
 
 
 def serialize(obj: Any) -> bytes:
@@ -60,6 +67,12 @@ class FlushSlot:
         bucket = math.floor(now / window_seconds) + 1
         return cls(job_id=keys.flush_job_id(bucket), run_at_ms=int(bucket * window_seconds * 1000))
 
+    @classmethod
+    def leading(cls, keys: Keys, grace_seconds: float, now: float) -> FlushSlot:
+        """A leading-edge flush: due `grace_seconds` after `now`."""
+        now_ms = int(now * 1000)
+        return cls(keys.lead_flush_job_id(now_ms), now_ms + int(grace_seconds * 1000))
+
     def job_data(self, now_ms: int) -> bytes:
         """The job as arq stores it (`arq.jobs.serialize_job`), in our JSON serializer."""
         return serialize({"t": None, "f": FLUSH_FUNCTION, "a": [], "k": {}, "et": now_ms})
@@ -83,44 +96,87 @@ class QueueStats:
 class Queue:
     """The pending -> claimed -> given-back protocol over one Redis (see the module docstring)."""
 
-    def __init__(self, redis: Redis, keys: Keys, *, dedup_ttl: int, window_seconds: float) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        dedup_ttl: int,
+        window_seconds: float,
+        grace_seconds: float | None = None,
+    ) -> None:
+        """`grace_seconds`: the leading edge's grace (None: every event waits for its window)."""
         self._redis = redis
         self.keys = keys
         self._dedup_ttl = dedup_ttl
         self._window = window_seconds
+        self._grace = grace_seconds
         self._ingest: Any = redis.register_script(INGEST_LUA)
         self._claim: Any = redis.register_script(CLAIM_LUA)
         self._ensure: Any = redis.register_script(ENSURE_FLUSH_LUA)
 
     @classmethod
     def for_settings(cls, redis: Redis, settings: Settings) -> Queue:
-        """The queue of the installation `settings` describe (prefix, dedup TTL, window)."""
+        """The queue of the installation `settings` describe (prefix, dedup TTL, window,
+        leading edge)."""
         return cls(
             redis,
             Keys(settings.redis_prefix),
             dedup_ttl=settings.dedup_ttl_seconds,
             window_seconds=settings.coalesce_window_seconds,
+            grace_seconds=(
+                settings.coalesce_grace_seconds if settings.coalesce_leading_edge else None
+            ),
         )
 
     async def add(self, items: list[IngestItem]) -> list[bool]:
         """Merge `items` into `pending` in one Lua call; per item True when it was new, False
         for a duplicate delivery. Raises on Redis errors."""
-        if not items:
+        return await self.add_rows([item.row() for item in items])
+
+    async def add_rows(self, rows: list[IngestRow], *, leading: bool = False) -> list[bool]:
+        """`add` for entries already in their written form (the web app's hot path).
+
+        `leading`: these are webhooks just received, so a person's first after a quiet window
+        gets a flush at once (re-queues wait for their window: they had their flush).
+        """
+        if not rows:
             return []
         now = time.time()
         slot = FlushSlot.for_time(self.keys, self._window, now)
-        keys = [self.keys.pending, self.keys.queue, *self._job_keys(slot.job_id)]
-        batch = [[i.dedup_key or "", i.entry_id, i.record.to_dict()] for i in items]
-        argv: list[str | bytes] = [
+        lead = FlushSlot.leading(self.keys, self._grace or 0.0, now)
+        keys = [
+            self.keys.pending,
+            self.keys.queue,
+            *self._job_keys(slot.job_id),
+            *self._job_keys(lead.job_id),
+            self.keys.coalescing,
+            self.keys.me,
+        ]
+        leading = leading and self._grace is not None
+        batch = orjson.dumps([field for row in rows for field in row])
+        argv = [*self._ingest_args(slot, lead, int(now * 1000), leading=leading), batch]
+        return [bool(r) for r in await self._ingest(keys=keys, args=argv)]
+
+    def _ingest_args(
+        self, slot: FlushSlot, lead: FlushSlot, now_ms: int, *, leading: bool
+    ) -> list[str | bytes]:
+        """The ingest script's arguments before the batch (`scripts.INGEST_LUA`)."""
+        window_ms = int(self._window * 1000)
+        return [
             str(self._dedup_ttl),
-            str(slot.run_at_ms),
-            slot.job_data(int(now * 1000)),
+            self.keys.dedup(""),
+            slot.job_data(now_ms),
             str(JOB_EXPIRES_MS),
             slot.job_id,
-            self.keys.dedup(""),
-            orjson.dumps(batch),
+            str(slot.run_at_ms),
+            lead.job_id,
+            str(lead.run_at_ms) if leading else "",
+            # the marker lasts a window past the flush it announces
+            str(lead.run_at_ms + window_ms - now_ms),
+            str(slot.run_at_ms + window_ms - now_ms),
+            str(HANDFUL),
         ]
-        return [bool(r) for r in await self._ingest(keys=keys, args=argv)]
 
     async def claim(self, job_id: str) -> dict[str, PendingRecord]:
         """Take everything pending for flush job `job_id` (or what it took before a crash)."""

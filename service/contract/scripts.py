@@ -6,6 +6,8 @@ compared by length, then as text.
 
 from __future__ import annotations
 
+from service.contract.keys import ARQ_IN_PROGRESS
+
 NEWER_LUA = """
 local function newer(a, b)
   a = tostring(a or "0")
@@ -15,13 +17,28 @@ local function newer(a, b)
 end
 """
 
-# KEYS: pending, queue, arq job key, arq result key
-# ARGV: dedup ttl, job score, job data, job expiry ms, job id, dedup key prefix, and the batch:
-#   a JSON array of [dedup suffix ("" = no dedup), entry id, record object] — one string, not
-#   3N arguments: packing thousands of arguments costs the web app more CPU than the write.
+# KEYS: pending, queue, the window's arq job and result keys, a leading-edge flush's arq job and
+#   result keys, the coalescing marker, the API user's id (`me`)
+# ARGV: dedup ttl, dedup key prefix, job data, job expiry ms, the window's job id and score, the
+#   leading-edge job id and score ("" = no leading edge for this call), the marker's ms after a
+#   leading-edge flush and after the window's flush, a handful (entries), and the
+#   batch: one flat JSON array of strings, four per entry: dedup suffix ("" = no dedup), entry
+#   id, author ("" = none or several), record (JSON text) — one argument, not 4N: packing
+#   thousands of arguments costs the web app more CPU than the write. A new entry's record is
+#   stored as it came (HSETNX); only an entry already pending is decoded and merged.
 # The dedup keys are built here from the prefix: arq does not support Redis Cluster anyway.
+#
+# Which flush: the first event of a person (not the API user's own write echoing back) while
+# no marker is set gets a flush of its own at once (after a grace that lets a handful arriving
+# together share it); the marker, holding that job's id, lasts a window after it. Any other
+# event joins the flush at the end of its coalescing window, as before; a person's extends the
+# marker to a window after that flush, so that a burst, and what arrives while its flushes run,
+# coalesces. When more than a handful wait while the leading-edge job has not started yet, this
+# is a burst, not a lone change: that job moves to the window's end too (it will claim the lot;
+# should a worker start it meanwhile, it claims what is there and the window's job the rest).
 INGEST_LUA = (
     NEWER_LUA
+    + f"local ARQ_IN_PROGRESS = '{ARQ_IN_PROGRESS}'\n"
     + """
 local function union(first, second, limit)
   local seen, out = {}, {}
@@ -46,29 +63,60 @@ local function merge(a, b)
   return {v = hi.v or "0", e = hi.e, by = union(hi.by, lo.by, 8), ch = union(hi.ch, lo.ch, 32),
           ts = earliest(a.ts, b.ts), f = math.max(a.f or 0, b.f or 0), pg = hi.pg}
 end
-local ttl = tonumber(ARGV[1])
-local items = cjson.decode(ARGV[7])
-local out = {}
-local added = 0
-for i, item in ipairs(items) do
-  local fresh = true
-  if item[1] ~= "" then
-    fresh = redis.call('SET', ARGV[6] .. item[1], '1', 'NX', 'EX', ttl)
-  end
-  if fresh then
-    local rec = item[3]
-    local old = redis.call('HGET', KEYS[1], item[2])
-    if old then rec = merge(cjson.decode(old), rec) end
-    redis.call('HSET', KEYS[1], item[2], cjson.encode(rec))
-    out[i] = 1
-    added = added + 1
-  else
-    out[i] = 0
+local function schedule(job_key, result_key, job_id, score)
+  if redis.call('EXISTS', job_key, result_key) == 1 then return false end
+  redis.call('PSETEX', job_key, tonumber(ARGV[4]), ARGV[3])
+  redis.call('ZADD', KEYS[2], tonumber(score), job_id)
+  return true
+end
+local function extend_marker(ms)
+  local left = redis.call('PTTL', KEYS[7])
+  if left == -2 then
+    redis.call('SET', KEYS[7], '', 'PX', ms)
+  elseif left < tonumber(ms) then
+    redis.call('PEXPIRE', KEYS[7], ms)
   end
 end
-if added > 0 and redis.call('EXISTS', KEYS[3], KEYS[4]) == 0 then
-  redis.call('PSETEX', KEYS[3], tonumber(ARGV[4]), ARGV[3])
-  redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[5])
+local function burst_joins_the_window()
+  local lead = redis.call('GET', KEYS[7])
+  if not lead or lead == '' or redis.call('HLEN', KEYS[1]) <= tonumber(ARGV[11]) then return end
+  local due = redis.call('ZSCORE', KEYS[2], lead)
+  -- not started yet (a worker marks a job in progress before it runs it)
+  if due and tonumber(due) < tonumber(ARGV[6])
+      and redis.call('EXISTS', ARQ_IN_PROGRESS .. lead) == 0 then
+    redis.call('ZADD', KEYS[2], 'XX', tonumber(ARGV[6]), lead)
+  end
+end
+local ttl = tonumber(ARGV[1])
+local me = redis.call('GET', KEYS[8])
+local items = cjson.decode(ARGV[12])
+local out = {}
+local added, people = 0, 0
+for i = 1, #items, 4 do
+  local dedup, id, author, rec = items[i], items[i + 1], items[i + 2], items[i + 3]
+  local fresh = dedup == "" or redis.call('SET', ARGV[2] .. dedup, '1', 'NX', 'EX', ttl)
+  if fresh then
+    if author ~= me then people = people + 1 end
+    if redis.call('HSETNX', KEYS[1], id, rec) == 0 then
+      local merged = merge(cjson.decode(redis.call('HGET', KEYS[1], id)), cjson.decode(rec))
+      redis.call('HSET', KEYS[1], id, cjson.encode(merged))
+    end
+    added = added + 1
+  end
+  out[#out + 1] = fresh and 1 or 0
+end
+if added > 0 then
+  local leading = ARGV[8] ~= "" and people > 0
+  if leading and redis.call('EXISTS', KEYS[7]) == 0
+      and schedule(KEYS[5], KEYS[6], ARGV[7], ARGV[8]) then
+    redis.call('SET', KEYS[7], ARGV[7], 'PX', ARGV[9])
+  else
+    schedule(KEYS[3], KEYS[4], ARGV[5], ARGV[6])
+    if leading then
+      burst_joins_the_window()
+      extend_marker(ARGV[10])
+    end
+  end
 end
 return out
 """

@@ -51,6 +51,18 @@ class Settings(BaseSettings):
     coalesce_window_seconds: float = Field(
         2.0, gt=0, le=60, description="Events arriving within this window share one flush."
     )
+    coalesce_leading_edge: bool = Field(
+        True,
+        description="A person's first event after a quiet window is flushed at once (after the "
+        "grace), not at the window's end.",
+    )
+    coalesce_grace_seconds: float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="How long a leading-edge flush waits, so that events arriving together "
+        "share it.",
+    )
     awork_bulk_chunk_size: int = Field(250, ge=1, le=1000, description="Ids per bulk write.")
     awork_read_chunk_size: int = Field(
         150, ge=1, le=170, description="Ids per bulk read (keeps URLs under 8 KiB)."

@@ -5,6 +5,7 @@
     events     the webhook envelope, reduced to what the queue needs
     committer  group commit: concurrent requests share one Redis call
     health     `/livez`, `/readyz`, `/metrics`, `/queue`
+    persistence  the warning about an unsafe Redis, once Redis answers (it may start later)
     metrics    the web app's Prometheus registry
 
 It imports only `service.contract`.

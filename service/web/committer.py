@@ -1,10 +1,10 @@
 """Group commit of accepted webhooks into the queue.
 
-Each request hands its `IngestItem` to the `Committer` and waits; one flusher task sends
-everything waiting in one `Queue.add` (one Lua call) as soon as the previous call returned, then
-answers every waiter. Under load this turns N round trips into one without adding latency when
-idle: a lone request is sent at once. A request is answered 2xx only after its write is back
-from Redis (durable before the answer, SPEC section 4).
+Each request hands its `IngestRow` to the `Committer` and waits; one flusher task sends
+everything waiting in one `Queue.add_rows` (one Lua call) as soon as the previous call returned,
+then answers every waiter. Under load this turns N round trips into one without adding latency
+when idle: a lone request is sent at once. A request is answered 2xx only after its write is
+back from Redis (durable before the answer, SPEC section 4).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import contextlib
 import logging
 
 from service.contract.queue import Queue
-from service.contract.records import IngestItem
+from service.contract.records import IngestRow
 
 log = logging.getLogger(__name__)
 
@@ -23,20 +23,21 @@ MAX_BATCH = 500
 
 
 class Committer:
-    """Batches concurrent ingest writes into single `Queue.add` calls; owned by the lifespan."""
+    """Batches concurrent ingest writes into single `Queue.add_rows` calls; owned by the
+    lifespan."""
 
     def __init__(self, queue: Queue) -> None:
         self._queue = queue
-        self._waiting: list[tuple[IngestItem, asyncio.Future[bool]]] = []
+        self._waiting: list[tuple[IngestRow, asyncio.Future[bool]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, item: IngestItem) -> bool:
-        """Write `item`; True when it was new, False for a duplicate. Raises on Redis errors."""
+    async def submit(self, row: IngestRow) -> bool:
+        """Write `row`; True when it was new, False for a duplicate. Raises on Redis errors."""
         if self._task is None:
             raise RuntimeError("Committer not started")
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
+        self._waiting.append((row, future))
         self._wake.set()
         return await future
 
@@ -62,9 +63,9 @@ class Committer:
                 batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
                 await self._flush(batch)
 
-    async def _flush(self, batch: list[tuple[IngestItem, asyncio.Future[bool]]]) -> None:
+    async def _flush(self, batch: list[tuple[IngestRow, asyncio.Future[bool]]]) -> None:
         try:
-            results = await self._queue.add([item for item, _ in batch])
+            results = await self._queue.add_rows([row for row, _ in batch], leading=True)
         except Exception as e:  # every waiter must hear about it: they answer 503
             log.warning("ingest write failed: %s", e)
             for _, future in batch:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
+from prometheus_client import CollectorRegistry, Gauge, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from service.contract.queue import QueueStats
 
@@ -18,12 +20,12 @@ class WebMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.webhooks = Counter(
+        self.webhooks = LabelCounter(
             f"{PREFIX}_webhooks",
             "Webhook deliveries by event type and outcome.",
-            ["event_type", "outcome"],
-            registry=self.registry,
+            ("event_type", "outcome"),
         )
+        self.registry.register(self.webhooks)
         self.ready_jobs = self._gauge("queue_ready_jobs", "Flush jobs due and not yet started.")
         self.pending = self._gauge("queue_pending_entries", "Entries waiting for a flush.")
         self.oldest = self._gauge(
@@ -31,16 +33,9 @@ class WebMetrics:
         )
         self.dead = self._gauge("dead_letters", "Changes that could not be applied (see CLI).")
 
-        self._webhook_children: dict[tuple[str, str], Any] = {}
-
     def count_webhook(self, event_type: str, outcome: str) -> None:
-        """`webhooks_total{event_type, outcome}` += 1 (children cached: this is the hot path)."""
-        child = self._webhook_children.get((event_type, outcome))
-        if child is None:
-            child = self._webhook_children[(event_type, outcome)] = self.webhooks.labels(
-                event_type, outcome
-            )
-        child.inc()
+        """`webhooks_total{event_type, outcome}` += 1."""
+        self.webhooks.inc((event_type, outcome))
 
     def _gauge(self, name: str, doc: str) -> Gauge:
         return Gauge(f"{PREFIX}_{name}", doc, registry=self.registry)
@@ -50,3 +45,26 @@ class WebMetrics:
         self.pending.set(stats.pending_entries)
         self.oldest.set(stats.oldest_ready_age_seconds)
         self.dead.set(stats.dead_letters)
+
+
+class LabelCounter:
+    """A counter with labels, counted in a plain dict and turned into a metric at scrape time.
+
+    The hot route counts every webhook: `Counter.labels(...).inc()` takes a lock and a label
+    lookup per call, this one dict update. Only the event loop's thread counts and scrapes.
+    """
+
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labels = labels
+        self.counts: dict[tuple[str, ...], int] = {}
+
+    def inc(self, values: tuple[str, ...]) -> None:
+        self.counts[values] = self.counts.get(values, 0) + 1
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for values, count in sorted(self.counts.items()):
+            family.add_metric(values, count)
+        yield family

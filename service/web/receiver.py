@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from service.contract.records import IngestItem, PendingRecord
+from service.contract.records import LOCKING_PROPERTIES, stored
 from service.contract.settings import Settings
 from service.contract.webhooks import EVENTS
 from service.web.committer import Committer
@@ -27,24 +27,30 @@ from service.web.metrics import WebMetrics
 
 log = logging.getLogger(__name__)
 
-_JSON = [(b"content-type", b"application/json")]
-
 
 class Answer(NamedTuple):
-    """A pre-encoded answer and its `outcome` label in `awork_billing_webhooks_total`."""
+    """A pre-encoded answer (headers included) and its `outcome` label in
+    `awork_billing_webhooks_total`."""
 
     status: int
     body: bytes
     outcome: str
+    headers: list[tuple[bytes, bytes]]
+
+    @classmethod
+    def of(cls, status: int, body: bytes, outcome: str) -> Answer:
+        length = str(len(body)).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", length)]
+        return cls(status, body, outcome, headers)
 
 
 def _error(status: int, outcome: str, error: str, detail: object = None) -> Answer:
-    return Answer(status, orjson.dumps({"error": error, "detail": detail}), outcome)
+    return Answer.of(status, orjson.dumps({"error": error, "detail": detail}), outcome)
 
 
-QUEUED = Answer(202, b'{"status":"queued"}', "queued")
-DUPLICATE = Answer(202, b'{"status":"duplicate"}', "duplicate")
-IGNORED = Answer(200, b'{"status":"ignored"}', "ignored")
+QUEUED = Answer.of(202, b'{"status":"queued"}', "queued")
+DUPLICATE = Answer.of(202, b'{"status":"duplicate"}', "duplicate")
+IGNORED = Answer.of(200, b'{"status":"ignored"}', "ignored")
 UNAUTHORIZED = _error(401, "unauthorized", "unauthorized", "missing or wrong webhook token")
 UNSUPPORTED = _error(
     415, "unsupported_media_type", "unsupported media type", "send Content-Type: application/json"
@@ -73,8 +79,8 @@ class WebhookEndpoint:
         metrics: WebMetrics = state["metrics"]
         event_type, answer = await self._handle(scope, receive, state["committer"])
         metrics.count_webhook(event_type, answer.outcome)
-        headers = [*_JSON, (b"content-length", str(len(answer.body)).encode())]
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        start = {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
+        await send(start)
         await send({"type": "http.response.body", "body": answer.body})
 
     async def _handle(
@@ -134,22 +140,23 @@ class WebhookEndpoint:
                 raise BodyTooLarge
             chunks.append(chunk)
             if not message.get("more_body", False):
-                return b"".join(chunks)
+                # the usual case, a body in one message, needs no join
+                return chunk if len(chunks) == 1 else b"".join(chunks)
 
 
 async def _enqueue(committer: Committer, event: WebhookEvent, key: str) -> Answer:
-    author = event.triggered_by or "unknown"
-    record = PendingRecord(
-        version=event.resource_version,
-        event=event.event_type,
-        by=[event.triggered_by] if event.triggered_by else [],
+    by = event.triggered_by
+    author = by or "unknown"
+    record = stored(
+        event.resource_version,
+        event.event_type,
+        [by] if by else [],
         # who changed what: rules may leave attributes people set by hand alone
-        changed=[f"{author}|{prop}" for prop in event.changed],
-        first_seen_ms=int(time.time() * 1000),
+        [f"{author}|{prop}" for prop in event.changed if prop.lower() in LOCKING_PROPERTIES],
+        int(time.time() * 1000),
     )
-    item = IngestItem(entry_id=key, record=record, dedup_key=event.dedup_key())
     try:
-        fresh = await committer.submit(item)
+        fresh = await committer.submit((event.dedup_key(), key, by or "", record))
     except Exception as e:  # Redis down, or shutting down: awork must retry
         extra = {"entry_id": key, "event": event.event_type}
         log.warning("webhook not queued (%s): %s", type(e).__name__, key, extra=extra)

@@ -1,9 +1,11 @@
-"""Figure 4: one webhook in → its bulk write out at the sandbox, with the default window.
+"""Figure 4: one isolated webhook in → its bulk write out at the sandbox, default window.
 
-About 20 single events, each a person flipping one entry's billable flag (which the rules then
-set back), sent at random moments so that they fall at random points of the coalescing window.
-The latency is the time the sandbox recorded the write naming the entry minus the send time;
-the baseline is the window itself, which a lone event waits for on average half of.
+20 single events, each a person flipping one entry's billable flag (which the rules then set
+back), each more than a coalescing window after the one before (so each is the first after a
+quiet window: the leading-edge flush), at random points of the window. The latency is the time
+the sandbox recorded the write naming the entry minus the send time. The baseline is the window
+itself: without the leading edge a lone event waits for its window's end, on average half of it
+(p50 1.2 s, p95 1.9 s before; issue 14).
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from workers.cli.stack import Stack
 from workers.rules import RuleSet, is_running_timer, plan
 
 SAMPLES = 20
-GAP = (0.3, 1.3)
-"""Seconds between two events (uniform): apart, and at random points of the window."""
+QUIET = (0.2, 0.8)
+"""Seconds between two events beyond the window (uniform): isolated, at random points of the
+window."""
+GOAL = 0.5
+"""p95 in seconds (issue 14)."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,9 @@ async def measure_latency(stack: Stack) -> Latency:
     rng = random.Random(11)
     candidates = [i for i, e in sandbox.workspace.entries.items() if _flips_back(e, rules)]
     sent: dict[str, float] = {}
+    window = stack.settings.coalesce_window_seconds
     for entry_id in rng.sample(candidates, SAMPLES):
-        await asyncio.sleep(rng.uniform(*GAP))
+        await asyncio.sleep(window + rng.uniform(*QUIET))
         sent[entry_id] = await _send(stack, entry_id)
     written = await _write_times(sandbox, sent)
     seconds = sorted(written[i] - sent[i] for i in sent)
@@ -101,18 +107,19 @@ async def _write_times(
 
 
 def latency_figure(latency: Latency) -> Figure:
-    """Figure 4: p50/p95 of single events against the coalescing window."""
+    """Figure 4: p50/p95 of isolated single events against the coalescing window."""
     window = latency.window
     ratio = latency.p95 / window
     return Figure(
-        "4 latency: webhook in → bulk write out",
+        "4 latency: isolated webhook → bulk write out",
         f"p50 {latency.p50:.2f} s, p95 {latency.p95:.2f} s",
         f"coalescing window {window:g} s (default)",
         ratio,
-        "p95 ≤ 1.25 × window (proposed)",
-        ratio <= 1.25,
+        f"p95 < {GOAL:g} s",
+        latency.p95 < GOAL,
         f"ratio is p95 ÷ window (p50 ÷ window = {latency.p50 / window:.2f}); "
-        f"{len(latency.seconds)} single events {GAP[0]:g}-{GAP[1]:g} s apart at random points "
-        f"of the window, min {min(latency.seconds):.2f} s, max {max(latency.seconds):.2f} s; "
-        "a lone event waits for the end of its window, then one read and one write",
+        f"{len(latency.seconds)} single events, each {window + QUIET[0]:g}-{window + QUIET[1]:g} "
+        f"s after the one before, min {min(latency.seconds):.2f} s, max "
+        f"{max(latency.seconds):.2f} s; a person's first event after a quiet window is flushed "
+        "after a grace plus the worker's poll, then one read and one write",
     )
