@@ -86,6 +86,8 @@ class _User(msgspec.Struct, gc=False):
 
 class _Change(msgspec.Struct, gc=False):
     property: str | None = None
+    old: msgspec.Raw = msgspec.Raw(b"null")
+    new: msgspec.Raw = msgspec.Raw(b"null")
 
 
 _Version = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
@@ -139,8 +141,14 @@ def _checked(value: str | None, name: str) -> str:
 
 
 def _changed_names(changes: list[_Change]) -> tuple[str, ...]:
-    """The changed properties: distinct, sorted, at most `MAX_CHANGED`."""
-    return tuple(sorted({c.property for c in changes if c.property is not None}))[:MAX_CHANGED]
+    """The properties whose value changed (old ≠ new): distinct, sorted, at most `MAX_CHANGED`."""
+    names = {c.property for c in changes if c.property is not None and _differ(c.old, c.new)}
+    return tuple(sorted(names))[:MAX_CHANGED]
+
+
+def _differ(old: msgspec.Raw, new: msgspec.Raw) -> bool:
+    # values as awork wrote them: the same text is the same value ("False" and "False")
+    return bytes(old).strip() != bytes(new).strip()
 
 
 # --- the liberal decoder: a full parse, every field read defensively ---
@@ -200,7 +208,12 @@ def _user_id(value: object) -> str | None:
 
 
 def _changed_properties(value: object) -> tuple[str, ...]:
+    """The properties whose value changed (old ≠ new), as `_changed_names` reads them."""
     if not isinstance(value, list):
         return ()
-    names = (c.get("property") for c in value if isinstance(c, dict))
-    return tuple(sorted({n for n in names if isinstance(n, str)}))[:MAX_CHANGED]
+    names = {
+        c.get("property")
+        for c in value
+        if isinstance(c, dict) and orjson.dumps(c.get("old")) != orjson.dumps(c.get("new"))
+    }
+    return tuple(sorted(n for n in names if isinstance(n, str)))[:MAX_CHANGED]

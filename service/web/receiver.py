@@ -145,23 +145,36 @@ class WebhookEndpoint:
 
 
 async def _enqueue(committer: Committer, event: WebhookEvent, key: str) -> Answer:
-    by = event.triggered_by
-    author = by or "unknown"
+    # no `triggeredBy`: someone, not the service — its own writes always name its API user, and
+    # an author left out must not make a person's change look like an echo (skipped)
+    author = event.triggered_by or UNKNOWN_AUTHOR
     record = stored(
         event.resource_version,
         event.event_type,
-        [by] if by else [],
-        # who changed what: rules may leave attributes people set by hand alone
-        [f"{author}|{prop}" for prop in event.changed if prop.lower() in LOCKING_PROPERTIES],
+        [author],
+        # who changed what by hand: rules may leave those attributes alone
+        [f"{author}|{prop}" for prop in _locking(event)],
         int(time.time() * 1000),
     )
     try:
-        fresh = await committer.submit((event.dedup_key(), key, by or "", record))
+        fresh = await committer.submit((event.dedup_key(), key, author, record))
     except Exception as e:  # Redis down, or shutting down: awork must retry
         extra = {"entry_id": key, "event": event.event_type}
         log.warning("webhook not queued (%s): %s", type(e).__name__, key, extra=extra)
         return UNAVAILABLE
     return QUEUED if fresh else DUPLICATE
+
+
+UNKNOWN_AUTHOR = "unknown"
+
+
+def _locking(event: WebhookEvent) -> list[str]:
+    """What a person changed by hand on an entry (old ≠ new in `changes[]`) that locks a billing
+    attribute: only an update does — a new entry lists every property it was created with, and
+    a deletion or a project's side effect is nobody's choice of billing."""
+    if event.event_type != "timetracking_updated":
+        return []
+    return [prop for prop in event.changed if prop.lower() in LOCKING_PROPERTIES]
 
 
 def _is_json(content_type: bytes) -> bool:

@@ -115,7 +115,13 @@ def test_edge_cases_agree(body: bytes) -> None:
 
 def test_the_fast_path_reads_the_fields_needed() -> None:
     entry = ENTRIES[0]
-    changes = [{"property": p} for p in ("Note", "IsBillable", "Note")] + [{"old": 1}]
+    changes = [
+        {"property": "Note", "old": "a", "new": "b"},
+        {"property": "IsBillable", "old": "False", "new": "True"},
+        {"property": "Note", "old": None, "new": "c"},
+        {"property": "TypeOfWorkId", "old": "x", "new": "x"},  # the same value: no change
+        {"old": 1},
+    ]
     body = orjson.dumps(
         envelope("timetracking_updated", entry, triggered_by=PERSON, changes=changes)
     )

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from service.contract import Keys
 from service.sandbox import envelope, project_updated, seed_workspace
 from tests.support.config import make_settings
-from tests.support.pipeline import post_events, quiet
+from tests.support.pipeline import post_events, quiet, resolved_rules
 from tests.support.records import audit_rows
 from workers.cli.stack import Stack, local_stack
-from workers.rules import is_running_timer
+from workers.rules import is_running_timer, plan
 
 WORKSPACE_RULES = """
 version: 1
@@ -202,3 +203,59 @@ async def test_a_project_change_keeps_what_people_set_by_hand(
         rows = await audit_rows(redis, prefix, count=1000)
     kept_rows = [(r["entry"], r["attribute"]) for r in rows if r["outcome"] == "manual_kept"]
     assert kept_rows == [(kept["id"], "billable")]
+
+
+async def test_only_a_person_s_update_that_changes_an_attribute_locks_it(
+    prefix: str, tmp_path: Path, redis: Redis
+) -> None:
+    """A new entry lists every property it was created with, an update may repeat a value:
+    neither is a person choosing the billing. Only old ≠ new in an update locks."""
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(
+        "version: 1\nrespect_manual_changes: true\nrules:\n"
+        "  - name: all-billable\n    when: {}\n    then: {billable: true}\n"
+    )
+    settings = make_settings(prefix, rules_file)
+    async with local_stack(settings, seed_workspace(entries=40, seed=8)) as stack:
+        ws = stack.sandbox.workspace
+        person = someone(ws)
+        finished = [e for e in ws.entries.values() if e.get("duration") and not e["isBilled"]]
+        added, repeated, changed = finished[:3]
+        events = [
+            envelope("timetracking_added", added, triggered_by=person, changes=_set(None, "False")),
+            envelope(
+                "timetracking_updated",
+                repeated,
+                triggered_by=person,
+                changes=_set("False", "False"),
+            ),
+            envelope(
+                "timetracking_updated", changed, triggered_by=person, changes=_set("True", "False")
+            ),
+        ]
+        await converge(stack, redis, events)
+        keys = Keys(prefix)
+        locked = {e["id"] for e in finished[:3] if await redis.exists(keys.manual(e["id"]))}
+    assert locked == {changed["id"]}
+
+
+async def test_an_event_without_its_author_is_not_taken_for_an_echo(
+    prefix: str, rules_file: Path, redis: Redis
+) -> None:
+    """awork left `triggeredBy` out of a person's change; the service's own echo of the same
+    entry arrives in the same window. Merged, the entry must still be evaluated."""
+    async with local_stack(
+        make_settings(prefix, rules_file), seed_workspace(entries=60, seed=2)
+    ) as stack:
+        ws = stack.sandbox.workspace
+        rules = resolved_rules(stack.settings.rules_file, stack.sandbox)
+        entry = next(e for e in ws.entries.values() if plan(e, rules))
+        echo = envelope("timetracking_updated", entry, triggered_by=ws.api_user, changes=None)
+        anonymous = envelope("timetracking_updated", entry, triggered_by=someone(ws), changes=None)
+        del anonymous["triggeredBy"]
+        await converge(stack, redis, [echo, anonymous])
+        assert plan(ws.entries[entry["id"]], rules) == []
+
+
+def _set(old: str | None, new: str) -> list[dict[str, Any]]:
+    return [{"property": "IsBillable", "old": old, "new": new}]
