@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workers.apply.budgets import Scope
+from workers.rules.budgets import project_of
 from workers.rules.engine import Evaluation, evaluate
 from workers.rules.model import Attribute, RuleSet
 from workers.rules.ordered import NO_BUDGET, Use, evaluate_budget
@@ -21,13 +22,26 @@ Result = Evaluation | Exception
 
 @dataclass
 class Assessment:
-    """Each entry's result by id, and each budget's use."""
+    """Each entry's result by id, each budget's use, and the scope they come from."""
 
+    scope: Scope
     results: dict[str, Result] = field(default_factory=dict)
     uses: list[Use] = field(default_factory=list)
 
     def of(self, entry: Mapping[str, Any]) -> Result:
         return self.results[str(entry.get("id"))]
+
+    def names(self) -> dict[str, str]:
+        """Project names by id, as the scope's entries carry them (for logs and reports)."""
+        return {
+            project: str(entry["project"].get("name") or "")
+            for entry in self.scope.entries()
+            if (project := project_of(entry)) and isinstance(entry.get("project"), dict)
+        }
+
+    def by_id(self) -> dict[str, dict[str, Any]]:
+        """The scope's entries by id."""
+        return {str(e.get("id")): e for e in self.scope.entries()}
 
 
 def assess(
@@ -43,7 +57,7 @@ def assess(
     outside any budget get its fields too (all null). `fixed` entries are not evaluated; in a
     budget they count by their current state, like those that `failed`."""
     broken = {**failed, **scope.failed}
-    assessment = Assessment(results=dict(broken))
+    assessment = Assessment(scope, results=dict(broken))
     # an entry whose data could not be loaded keeps its state: it counts as it is
     kept = {*fixed, *broken}
     for budget, members in scope.budgets.values():

@@ -51,7 +51,6 @@ from workers.apply.writer import Writer
 from workers.awork.client import AworkClient
 from workers.awork.errors import AworkRejected
 from workers.process import ProcessContext
-from workers.rules.budgets import project_of
 from workers.rules.engine import Evaluation, evaluate
 from workers.rules.model import Attribute, RuleSet
 from workers.rules.parser import load_rules
@@ -232,12 +231,7 @@ class Billing:
         }
         left = [str(e["id"]) for e in scope.loose] + [i for i in departed if i not in members]
         await self.budgets.records.remember(members, left)
-        names = {
-            project: str(entry["project"].get("name") or "")
-            for entry in scope.entries()
-            if (project := project_of(entry)) and isinstance(entry.get("project"), dict)
-        }
-        await self.budgets.records.update(assessment.uses, names, batch)
+        await self.budgets.records.update(assessment.uses, assessment.names(), batch)
 
     async def _fresh(self, items: Sequence[Pending]) -> tuple[list[Pending], list[Pending]]:
         """Split `items` into those read at least as new as announced and ever seen, and the

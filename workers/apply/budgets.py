@@ -102,6 +102,26 @@ class Budgets:
         scope.loose = [e for i, e in given.items() if i not in scope.failed and i not in placed]
         return scope
 
+    async def changes(self) -> tuple[list[str], list[str]]:
+        """The budgets evaluated before whose figures changed (seconds, whether non-billable
+        hours count) or that appeared since (a new month of a retainer), and those that are
+        gone — from projects and retainers read afresh (the reconciliation sweep)."""
+        records = await self.records.all()
+        by_project: dict[str, list[str]] = {}
+        for key in records:
+            by_project.setdefault(project_of_key(key), []).append(key)
+        current, refused = await self.data.load(by_project, fresh=True)
+        changed: list[str] = []
+        gone: list[str] = []
+        for project, keys in by_project.items():
+            if project in refused:  # cannot tell: leave its budgets as they are
+                continue
+            known = current.get(project)
+            now = {b.key: b for b in known.all()} if known else {}
+            changed += [k for k, b in now.items() if _differs(records.get(k), b)]
+            gone += [k for k in keys if k not in now]
+        return sorted(changed), sorted(gone)
+
     def _chosen(
         self,
         scope: Scope,
@@ -182,6 +202,12 @@ def _belongs(scope: Scope, entry: dict[str, Any], budget: Budget) -> bool:
     known = scope.projects.get(project) if project else None
     found = known.of(entry) if known else None
     return found is not None and found.key == budget.key
+
+
+def _differs(record: dict[str, Any] | None, budget: Budget) -> bool:
+    if record is None:
+        return True
+    return record.get("seconds") != budget.seconds or record.get("deduct") != budget.deduct_all
 
 
 def _day(ticks: int) -> date:
