@@ -163,7 +163,7 @@ class BudgetRecords:
         batch.count("budget_thresholds", len(passed))
         for p in passed:
             self._metrics.budget_thresholds.labels(str(p.threshold)).inc()
-            name = names.get(p.budget.project) or p.budget.project
+            name = f"{names.get(p.budget.project) or p.budget.project}, {p.budget.label}"
             extra = {"entry_id": p.entry, "rule": RULE, "event": p.budget.key}
             message = "budget %s (%s) passed %d %%: now %s %%, at entry %s"
             log.warning(message, p.budget.key, name, p.threshold, _pct(p.new), p.entry, extra=extra)
@@ -199,7 +199,7 @@ def _passed(use: Use, old: bytes | str) -> list[Passed]:
 
 def _line(passed: Passed, names: Mapping[str, str], job: str) -> AuditEntry:
     name = names.get(passed.budget.project) or passed.budget.project
-    trigger = f"{passed.budget.key} ({name})"
+    trigger = f"{passed.budget.key} ({name}, {passed.budget.label})"
     outcome = f"budget_passed_{passed.threshold}"
     old, new = _pct(passed.old), _pct(passed.new)
     return AuditEntry(passed.entry, RULE, "usedPercent", old, new, outcome, trigger, job)

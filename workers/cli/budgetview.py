@@ -89,6 +89,7 @@ def _shown(
     return {
         "key": budget.key,
         "kind": budget.kind,
+        "label": budget.label,
         "project": budget.project,
         "project_name": names.get(budget.project, ""),
         "start": iso(budget.start) if budget.start is not None else None,
@@ -106,7 +107,7 @@ def _shown(
 def _period(budget: Mapping[str, Any]) -> str:
     if budget["start"] is None:
         return "whole project"
-    return f"{budget['start'][:16]}..{budget['end'][:16]}"
+    return f"{budget['label'].split()[-1]} ({budget['start'][:16]}Z..)"
 
 
 def _hours(seconds: int) -> str:

@@ -56,6 +56,14 @@ class Budget:
             return f"project:{self.project}"
         return f"retainer:{self.project}:{iso(self.start)}/{iso(self.end)}"
 
+    @property
+    def label(self) -> str:
+        """For people: `project budget`, or a retainer period's month (`2026-11`, the month its
+        middle falls in: periods run from local midnight to local midnight)."""
+        if self.start is None or self.end is None:
+            return "project budget"
+        return f"retainer {iso((self.start + self.end) // 2)[:7]}"
+
     def holds(self, instant: int) -> bool:
         """Whether an entry starting at `instant` lies in this retainer period."""
         return self.start is not None and self.end is not None and self.start <= instant < self.end
