@@ -78,6 +78,20 @@ class WorkerMetrics:
             registry=r,
         )
 
+        self.budget_used = Gauge(
+            f"{PREFIX}_budget_used_percent",
+            "Budget use per project: its own budget's, or its current retainer period's "
+            "(counted seconds / budget seconds * 100).",
+            ["project", "kind"],
+            registry=r,
+        )
+        self.budget_thresholds = Counter(
+            f"{PREFIX}_budget_thresholds_passed",
+            "Budgets passing 50, 75, 90 or 100 % of their seconds.",
+            ["threshold"],
+            registry=r,
+        )
+
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 when absent): for tests and the demo's summary."""
         return self.registry.get_sample_value(name, labels) or 0.0

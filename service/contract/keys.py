@@ -25,6 +25,10 @@ Written by the workers:
     <p>:attempts:<job>      transient failures of one flush; <p>:due:<job> periodic job timers
     <p>:reconcile:…         the sweep's checkpoint and lock; <p>:backfill:<digest> checkpoints
     <p>:closed:<entry>      an entry of a month-end close: its close and what was closed (guard)
+    <p>:budgets             hash budget key -> its last use (seconds, used, percent), for the
+                            gauge, the thresholds passed and the sweep's look at budget changes
+    <p>:budget:of:<entry>   the budget an entry was last evaluated in (moved out, deleted)
+    <p>:cache:retainers:<project>  a project's retainer periods (TTL)
 
 Written by `awork-billing close` (the month-end close):
 
@@ -191,6 +195,14 @@ class Keys:
 
     def close_lock(self, reference: str) -> str:
         return f"{self.prefix}:close:lock:{reference}"
+
+    # budgets (workers.apply.budgets, issue 13)
+    @property
+    def budgets(self) -> str:
+        return f"{self.prefix}:budgets"
+
+    def budget_of(self, entry_id: str) -> str:
+        return f"{self.prefix}:budget:of:{entry_id}"
 
     # arq's keys of one job
     @staticmethod

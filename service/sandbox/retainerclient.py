@@ -7,7 +7,9 @@ project "RET Seeblick Kliniken" (`isRetainer`, no `timeBudget` of its own) and o
 entries: September 17.5 h billable (2.5 h carried into October), October 22.5 h billable plus
 2 h non-billable (the project does not deduct non-billable hours, so its 22.5 h budget is used
 exactly), November — the seed's current month, up to `SEED_UNTIL` — 19 h of 20 h billable, and a
-running timer, which never counts. A rule adding an hour there goes over budget.
+running timer, which never counts. A rule adding an hour there goes over budget. The client
+brings a type of work of its own, "Overage", for the hours beyond its retainer (the default
+seed's types of work stay as they are).
 
 `seed_workspace(..., project_budgets=True)` gives "Nordlicht Webshop" and "Alpenblick Booking
 App" a `timeBudget` of 60 h each (with the default seed one is nearly used, one is over).
@@ -40,6 +42,8 @@ PROJECT = ("RET Seeblick Kliniken", "RETS", 5, "Retainer", True, 0, False, ["ret
 BUDGETED = {"Nordlicht Webshop": 60 * HOUR, "Alpenblick Booking App": 60 * HOUR}
 # month, billable seconds, non-billable seconds, last day worked
 MONTHS = [(9, 35 * HOUR // 2, 0, 30), (10, 45 * HOUR // 2, 2 * HOUR, 30), (11, 19 * HOUR, 0, 20)]
+OVERAGE = ("Overage", "clock", False)
+"""The retainer client's type of work for hours beyond the retainer (name, icon, archived)."""
 _TZ = "Europe/Berlin"
 
 
@@ -72,7 +76,23 @@ def add_retainer_client(
         for seconds, is_billable in ((billable, True), (unbillable, False)):
             entries += _month(rng, catalog, project, month, last_day, seconds, is_billable)
     entries.append(_entry(rng, catalog, project, datetime(2026, 11, 20, 13, 0, tzinfo=UTC), 0))
+    _add_type_of_work(rng, catalog, OVERAGE)  # last: the ids drawn before it stay the same
     return entries
+
+
+def _add_type_of_work(rng: random.Random, catalog: Catalog, row: tuple[str, str, bool]) -> None:
+    name, icon, archived = row
+    type_id = new_id(rng)
+    catalog.types_of_work[type_id] = {
+        "id": type_id,
+        "name": name,
+        "icon": icon,
+        "isArchived": archived,
+        "createdOn": catalog.created,
+        "createdBy": catalog.created_by,
+        "updatedOn": catalog.created,
+        "updatedBy": catalog.created_by,
+    }
 
 
 def _month(

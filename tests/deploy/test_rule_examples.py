@@ -16,8 +16,8 @@ from tests.support.cli import cli, run, use_env
 EXAMPLES = sorted((DEPLOY / "rules").glob("example-*.yaml"))
 
 
-def test_there_are_four_to_six_examples() -> None:
-    assert 4 <= len(EXAMPLES) <= 6
+def test_there_are_four_to_seven_examples() -> None:
+    assert 4 <= len(EXAMPLES) <= 7
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -49,6 +49,10 @@ PROMISES: dict[str, dict[str, dict[str, int]]] = {
     },
     "example-meetings-by-note": {"calls-are-meetings": {"type_of_work": 1}},
     "example-non-billable-tags": {"internal-clients-are-unbillable": {}},
+    # the budget examples (issue 13) need the seed's opt-in budget data: the retainer client
+    # (it brings the "Overage" type of work) and the fixed-price projects' time budgets
+    "example-retainer-overage": {"retainer-hours-are-billed": {"billable": 1, "billed": 1}},
+    "example-project-budget": {"over-budget-is-unbillable": {"billable": 1}},
 }
 
 
@@ -58,7 +62,7 @@ async def test_examples_simulate_against_the_sandbox(
     prefix: str,
     tmp_path: Path,
 ) -> None:
-    workspace = seed_workspace(entries=600, seed=7)
+    workspace = seed_workspace(entries=600, seed=7, retainer_client=True, project_budgets=True)
     entries = tmp_path / "entries.json"
     entries.write_text(json.dumps(list(workspace.entries.values())))
     app = create_sandbox(workspace)

@@ -1,6 +1,10 @@
 """Applying the rules: entries -> decisions -> bulk writes, and the records of what was done.
 
 billing      `Billing`: the one path from entries to written changes (and `evaluate`)
+assessment   the rules' verdicts on a scope: each budget's entries in order, the rest singly
+budgets      which budgets a batch touches, and their entries read in bulk (`Scope`)
+budgetdata   projects' budgets and retainers' months, read on demand and cached
+budgetrecords  memberships, each budget's use, thresholds passed, the budget gauge
 writer       grouped, chunked bulk writes, fenced and recorded
 recorder     the audit log and the dead letters, with their metrics and log lines
 batch        `Pending` (an entry in hand), `Write` (a change with its version and

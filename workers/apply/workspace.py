@@ -1,10 +1,13 @@
-"""Workspace data a rule may read beyond the time entry: tags, custom fields, retainer flag.
+"""Workspace data a rule may read beyond the time entry: tags, custom fields, retainer flag,
+budget figures.
 
 awork removed tags and custom fields from the models nested in a time entry (api-notes 2.5), so
 rules on `project.tags`, `project.customFields.<name>`, `project.isRetainer`,
+`project.timeBudget`, `project.trackedDuration`, `project.deductNonBillableHours`,
 `project.company.tags`, `task.tags` or `task.customFields.<name>` need the project, company or
-task itself. They are loaded only when a rule reads such a field, in bulk (`id in (…)`, ~150 ids a
-call), and cached in Redis for `LOOKUP_CACHE_TTL_SECONDS` in a reduced form; `project_updated`,
+task itself (`trackedDuration` is awork's figure as of that read: cached like the rest). They
+are loaded only when a rule reads such a field, in bulk (`id in (…)`, ~150 ids a call), and
+cached in Redis for `LOOKUP_CACHE_TTL_SECONDS` in a reduced form; `project_updated`,
 `task_updated`, `company_updated`… webhooks drop a cached item at once (`invalidate`).
 
 `Workspace.enrich` writes the values into the entry's nested `project` / `task` (tags as a list
@@ -25,7 +28,16 @@ from workers.awork.errors import AworkRejected
 
 Kind = Literal["project", "task", "company"]
 T = TypeVar("T")
-PROJECT_FIELDS = ("project.tags", "project.customFields.", "project.isRetainer")
+PROJECT_FIELDS = (
+    "project.tags",
+    "project.customFields.",
+    "project.isRetainer",
+    "project.timeBudget",
+    "project.trackedDuration",
+    "project.deductNonBillableHours",
+)
+BUDGET_FIGURES = ("timeBudget", "trackedDuration", "deductNonBillableHours")
+"""What the workers keep of a project's budget (`workers.apply.budgetdata` reads them too)."""
 COMPANY_FIELDS = ("project.company.tags",)
 TASK_FIELDS = ("task.tags", "task.customFields.")
 CUSTOM = ("project.customFields.", "task.customFields.")
@@ -141,8 +153,12 @@ class Workspace:
         return found
 
     async def invalidate(self, kind: str, entity_id: str) -> None:
-        """Forget one cached project, task or company (a webhook said it changed)."""
-        await self._redis.delete(self._key(kind, entity_id.lower()))
+        """Forget one cached project, task or company (a webhook said it changed); a project's
+        retainers with it (`project_updated` is how a retainer's change shows)."""
+        keys = [self._key(kind, entity_id.lower())]
+        if kind == "project":
+            keys.append(self._key("retainers", entity_id.lower()))
+        await self._redis.delete(*keys)
 
     async def _field_names(self) -> dict[str, dict[str, Any]]:
         """Custom field definitions by id: {name, options: {option id: label}} (cached)."""
@@ -213,6 +229,7 @@ def _reduce(kind: Kind, item: dict[str, Any]) -> dict[str, Any]:
         company = item.get("companyId") or (item.get("company") or {}).get("id")
         record["isRetainer"] = bool(item.get("isRetainer"))
         record["companyId"] = str(company).lower() if company else None
+        record.update({name: item.get(name) for name in BUDGET_FIGURES})
     return record
 
 
@@ -246,6 +263,7 @@ def _apply(
         entry["project"] = nested
         nested["tags"] = project["tags"]
         nested["isRetainer"] = project["isRetainer"]
+        nested.update({name: project.get(name) for name in BUDGET_FIGURES})
         nested["customFields"] = _custom(project["customFields"], names)
         company = companies.get(project.get("companyId") or "")
         if company is not None:

@@ -1,5 +1,5 @@
 """The awork calls the billing work needs: time entries (bulk reads, pages, bulk writes — batch
-or legacy), the projects, tasks and companies rules read, types of work, the API user.
+or legacy), the projects, tasks, companies and retainers rules read, types of work, the API user.
 
 Every call goes through one `Transport` (rate limit, retries, errors): see
 `workers.awork.transport`.
@@ -75,6 +75,27 @@ class AworkClient:
         params = {"filterby": filterby.ids_in(ids), "pageSize": str(PAGE_SIZE)}
         found = await self._all(path, params, operation=path.strip("/"))
         return [item for item in found if "id" in item]
+
+    async def retainers(self, project_id: str) -> list[dict[str, Any]]:
+        """The project's retainers with their monthly `retainerBudgets` (api-notes 6): awork has
+        no bulk form of this read, so it is one call per project."""
+        params = {"pageSize": str(PAGE_SIZE)}
+        path = f"/projects/{project_id}/retainers"
+        found = await self._all(path, params, operation="retainers")
+        return [item for item in found if isinstance(item, dict)]
+
+    async def entries_matching(self, expression: str) -> list[dict[str, Any]]:
+        """Every entry matching `expression`, 1000 a page in start order, stopping at awork's
+        total (`aw-totalitems`) — a budget of 1,000 entries is one read, not two."""
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            chunk = await self.entries_page(expression, page)
+            found += [e for e in chunk.items if "id" in e]
+            last = chunk.total is not None and chunk.total <= page * PAGE_SIZE
+            if len(chunk.items) < PAGE_SIZE or last:
+                return found
+            page += 1
 
     async def custom_field_definitions(self) -> list[dict[str, Any]]:
         """Every custom field definition (names of project and task custom fields)."""

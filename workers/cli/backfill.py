@@ -8,6 +8,12 @@ writes through the shared rate limiter, every change audited (job `backfill:<has
 refusals dead-lettered, attributes locked by `respect_manual_changes` kept. `--dry-run` (or
 `DRY_RUN=true`) writes nothing and audits the would-be changes with outcome `dry_run`.
 
+Budgets (rules on `budget.*`): a page's entries are decided within their budgets, each budget
+read and evaluated whole, in order (`Billing.apply`) — so entries of a budget that lie outside
+the period (earlier in a retainer month, anywhere in a project with its own budget) may change
+too: their decisions depend on each other. They count as changed entries; the outcomes show
+`budgets` (evaluated), `budget_entries` (read beyond the page) and `budget_changed`.
+
 After each page, a checkpoint in Redis — `<prefix>:backfill:<hash of the arguments>`, a JSON
 object with the last page done and the totals so far — lets a rerun with the same arguments
 continue after an interruption (Ctrl-C, a crash, awork failing for longer than
@@ -164,7 +170,18 @@ async def _fix_page(billing: Billing, plan: Plan, page: int, tally: Tally) -> En
     finally:  # writes made before a failure happened: count them
         tally.count_writes(batch.counts)
     tally.count_page(len(chunk.items), batch.counts)
+    _count_budgets(tally, batch)
     return chunk
+
+
+BUDGET_OUTCOMES = ("budgets", "budget_entries", "budget_changed", "budget_thresholds")
+"""`Batch` counts of budget-aware evaluation, shown with the outcomes."""
+
+
+def _count_budgets(tally: Tally, batch: Batch) -> None:
+    """Entries of the page's budgets outside the page that changed count as changed too."""
+    tally.changed_entries += batch.counts.get("budget_changed", 0)
+    tally.outcomes.update({k: n for k, n in batch.counts.items() if k in BUDGET_OUTCOMES and n})
 
 
 def _last(chunk: EntryPage, page_size: int) -> bool:

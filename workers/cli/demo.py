@@ -3,7 +3,8 @@
 The awork sandbox, the web app and a worker run on loopback against a Redis on this machine
 (started when none answers); people track time through awork's API (`workers.cli.story`),
 their changes reach the service as awork's webhooks, the worker applies `demo-rules.yaml`, and
-each step says what awork sent and what the rules did; the end, what it cost.
+each step says what awork sent and what the rules did; the end, what it cost. The sandbox has
+the retainer client whose month is nearly used up, so one booking goes over its retainer.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from service.contract.keys import Keys
 from service.contract.queue import Queue
 from service.contract.redis import connect, purge_prefix
 from service.contract.settings import Settings, load_settings
+from service.sandbox import seed_workspace
 from workers.apply.audit import AuditLog
+from workers.cli.expected import wanted_changes
 from workers.cli.localredis import ensure
 from workers.cli.stack import DEMO_RULES, SANDBOX_TOKEN, Stack, local_stack
 from workers.cli.story import STEPS, Actors, Step
-from workers.rules.engine import plan
 from workers.rules.parser import load_rules
 
 
@@ -53,12 +55,13 @@ async def run_demo() -> int:
 
 async def _demo(settings: Settings, redis: Any) -> int:
     started = time.monotonic()
-    async with local_stack(settings) as stack:
+    workspace = seed_workspace(entries=300, retainer_client=True)
+    async with local_stack(settings, workspace) as stack:
         ws = stack.sandbox.workspace
         rules = load_rules(settings.rules_file).resolve_types(
             {t["name"]: t["id"] for t in ws.types_of_work.values()}
         )
-        wanted = sum(len(plan(e, rules)) for e in ws.entries.values())
+        wanted = len(wanted_changes(ws, rules))
         print(
             f"awork sandbox: {len(ws.users) - 1} people, {len(ws.projects)} projects, "
             f"{len(ws.entries)} time entries ({wanted} changes the rules want)"
@@ -104,10 +107,26 @@ def _did(stack: Stack, rows: list[dict[str, str]]) -> list[str]:
         for r in rows
         if r["outcome"] == "applied"
     )
-    return [
+    done = [
         f"{rule}: {attribute} {old} -> {new}" + (f" ({n} entries)" if n > 1 else "")
         for (rule, attribute, old, new), n in sorted(counts.items())
     ]
+    return done + _budgets_passed(rows)
+
+
+def _budgets_passed(rows: list[dict[str, str]]) -> list[str]:
+    """One line per budget whose use passed thresholds (50, 75, 90, 100 %) in this step."""
+    passed: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        if row["outcome"].startswith("budget_passed_"):
+            passed.setdefault(row["trigger"], []).append(row)
+    lines = []
+    for trigger, found in sorted(passed.items()):
+        marks = sorted(int(r["outcome"].rsplit("_", 1)[1]) for r in found)
+        name = trigger.split(" (", 1)[-1].rstrip(")")  # "<key> (<project>, <period>)"
+        listed = ", ".join(f"{m} %" for m in marks)
+        lines.append(f"budget of {name} passed {listed} (now {found[0]['new']} %)")
+    return lines
 
 
 def _stream_id(value: str) -> tuple[int, int]:
@@ -130,7 +149,7 @@ async def wait_until_converged(stack: Stack, redis: Any, rules: Any, timeout: fl
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await wait_until_quiet(stack, redis)
-        if not any(plan(e, rules) for e in stack.sandbox.workspace.entries.values()):
+        if not wanted_changes(stack.sandbox.workspace, rules):
             return True
         await asyncio.sleep(0.2)
     return False

@@ -1,6 +1,7 @@
 """What a simulation found: per rule, the entries it decides and the changes it would make; the
-entries left alone and why; rule errors; and sample changes with readable values (a type of
-work by its name, where the rules or the entries say it).
+entries left alone and why; rule errors; sample changes with readable values (a type of work by
+its name, where the rules or the entries say it); and, when the rules read `budget.*`, each
+budget with its seconds, the seconds used and the entries within and over it (`budgetview`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from workers.cli.budgetview import BudgetView
 from workers.cli.period import Period
 from workers.cli.tables import table
 from workers.rules.engine import Change, Evaluation
@@ -51,6 +53,7 @@ class Findings:
         self.errors: list[dict[str, str]] = []
         self.samples: list[Sample] = []
         self.type_names: dict[str, str] = {}
+        self.budgets = BudgetView(samples)
         self.use_names(rules)
 
     def use_names(self, rules: RuleSet) -> None:
@@ -93,6 +96,7 @@ class Findings:
             "errors": self.errors[: max(self.sample_limit, 1)],
             "rules": [self._rule(name) for name in self.sets],
             "samples": [asdict(s) for s in self.samples],
+            "budgets": self.budgets.as_list(),
             "writes": 0,
         }
 
@@ -119,6 +123,8 @@ class Findings:
             ]
             columns = ["entry", "date", "project", "rule", "attribute", "change"]
             out += table(rows, columns, max_width=36)
+        if self.budgets:
+            out += self.budgets.lines()
         return out
 
     def _summary(self) -> str:

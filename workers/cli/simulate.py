@@ -9,6 +9,12 @@ the workers do.
 awork is contacted only when needed — to read the entries, to resolve type-of-work names, or to
 load the projects, companies and tasks that rules on tags and custom fields read. With a file and
 rules that need none of that, a simulation needs neither Redis nor awork.
+
+Budgets (rules on `budget.*`): from awork, each budget a page touches is read whole — also its
+entries outside the period, which count before the later ones — and evaluated in order, as the
+workers do; from a file, the file is all there is: a budget's entries are the file's entries of
+its project (the projects and their retainers still come from awork). The report then shows
+each budget: its seconds, the seconds used and the entries within and over it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from service.contract.settings import Settings, SettingsError, load_settings
+from workers.apply import budgets
+from workers.apply.assessment import Assessment
 from workers.apply.billing import Billing
 from workers.awork.client import EntryPage
 from workers.awork.retry import POLICY
@@ -28,6 +36,7 @@ from workers.cli.findings import Findings
 from workers.cli.operator import CliError, operator_billing
 from workers.cli.period import Period
 from workers.cli.progress import Progress, page_note
+from workers.rules.budgets import project_of
 from workers.rules.engine import Evaluation, evaluate
 from workers.rules.fields import EXTRA_FIELDS, WILDCARD_PREFIXES
 from workers.rules.model import RuleSet
@@ -134,7 +143,7 @@ async def _from_awork(
 ) -> None:
     page = 1
     while True:
-        step = functools.partial(_page, billing, period, page)
+        step = functools.partial(_page, billing, period, page, report)
         attempts = billing.process.settings.awork_max_attempts
         chunk, evaluations = await POLICY.patiently(step, attempts)
         report.add(chunk.items, evaluations)
@@ -148,24 +157,35 @@ async def _from_awork(
 
 
 async def _page(
-    billing: Billing, period: Period, page: int
+    billing: Billing, period: Period, page: int, report: Findings
 ) -> tuple[EntryPage, list[Evaluation | Exception]]:
     """One page of the period and its evaluations (one attempt; safe to repeat)."""
     awork = billing.process.awork
     chunk = await awork.entries_page(period.filterby(), page, page_size=PAGE_SIZE)
-    return chunk, await billing.evaluate(chunk.items)
+    assessment = await billing.assess(chunk.items)
+    _budgets(report, assessment)
+    return chunk, [assessment.of(entry) for entry in chunk.items]
 
 
 async def _from_file(
     billing: Billing, entries: list[dict[str, Any]], report: Findings, progress: Progress
 ) -> None:
-    for start in range(0, len(entries), PAGE_SIZE):
-        chunk = entries[start : start + PAGE_SIZE]
-        step = functools.partial(billing.evaluate, chunk)
+    # a budget is evaluated whole: with budget rules, the file is one chunk
+    size = (len(entries) or 1) if budgets.wanted(billing.rules) else PAGE_SIZE
+    projects = {p for e in entries if (p := project_of(e))}
+    for start in range(0, len(entries), size):
+        chunk = entries[start : start + size]
+        step = functools.partial(billing.assess, chunk, complete=projects)
         attempts = billing.process.settings.awork_max_attempts
-        evaluations = await POLICY.patiently(step, attempts)
-        report.add(chunk, evaluations)
+        assessment = await POLICY.patiently(step, attempts)
+        _budgets(report, assessment)
+        report.add(chunk, [assessment.of(entry) for entry in chunk])
         progress.update(report.entries)
+
+
+def _budgets(report: Findings, assessment: Assessment) -> None:
+    if assessment.uses:
+        report.budgets.add(assessment.uses, assessment.names(), assessment.by_id())
 
 
 def _evaluate(entry: dict[str, Any], rules: RuleSet) -> Evaluation | Exception:

@@ -1,6 +1,7 @@
 """The demo's story: people of the sandbox's agency tracking time through awork's public API —
-a timer, an entry booked afterwards, a note edited, an entry moved, one deleted — then a project
-becoming a retainer and fanning out, and an operator backfilling the rest.
+a timer, an entry booked afterwards, a note edited, an entry moved, one deleted, a booking that
+goes over a retainer — then a project becoming a retainer and fanning out, and an operator
+backfilling the rest.
 
 Each step is a function of `Actors` (an httpx client per person, each with that person's own
 key, `sandbox-token-<first name>`) that returns a line saying what happened; `workers.cli.demo`
@@ -126,6 +127,28 @@ async def deleted(actors: Actors) -> str:
     return 'Elif deletes an entry she booked twice on "Kiezkind Brand Refresh"'
 
 
+async def over_the_retainer(actors: Actors) -> str:
+    """A booking late in a retainer month with 1 h left: 2 h go over (the sandbox's retainer
+    client: 19 h of 20 h booked in November)."""
+    project = actors.project("RET Seeblick Kliniken")
+    form = {
+        "timezone": "Europe/Berlin",
+        "userId": actors.user("Anna"),
+        "typeOfWorkId": actors.type_of_work("Development"),
+        "projectId": project["id"],
+        "startDateLocal": "2026-11-20",
+        "startTimeLocal": "16:00",  # after every other entry of the month
+        "duration": 7200,
+        "note": "Release support for the patient portal",
+    }
+    async with actors.person("Anna") as anna:
+        (await anna.post("/timeentries", json=form)).raise_for_status()
+    return (
+        f'Anna books 2 h on "{project["name"]}", whose November retainer (20 h) had 1 h left: '
+        "the booking goes over"
+    )
+
+
 async def project_fans_out(actors: Actors) -> str:
     """awork's side of a project change: the project, then every entry embedding it."""
     ws = actors.sandbox.workspace
@@ -169,6 +192,7 @@ STEPS: tuple[Step, ...] = (
     note_edited,
     moved,
     deleted,
+    over_the_retainer,
     project_fans_out,
     backfilled,
 )

@@ -1,10 +1,15 @@
 """Changes of projects, tasks and companies: refresh the caches, re-evaluate affected entries.
 
 A `project_updated` (or `task_updated`, `company_updated`, …) webhook drops the cached record at
-once. When a rule reads a field of that kind — `project.*` for a project, `task.*` for a task,
-`project.company.*` for a company — every entry of that project, task or company is read and
-goes through `Billing.apply`, like any queued entry (locks people set included): a project
-moved to a retainer gets its entries billed.
+once (a project's retainers with it). When a rule reads a field of that kind — `project.*` for a
+project, `task.*` for a task, `project.company.*` for a company, and `budget.*` for a project,
+whose budgets may have changed — every entry of that project, task or company is read and goes
+through `Billing.apply`, like any queued entry (locks people set included): a project moved to a
+retainer gets its entries billed.
+
+- A project read in one page (up to 1000 entries) is complete: its budgets need no further
+  read, so a 1,000-entry retainer project costs three reads (its entries, the project, its
+  retainers). Pages stop at awork's total (`aw-totalitems`), not at an empty page.
 
 - Pages in an order the service's own writes cannot change (start, then id), so fixing the
   entries of one page never moves others past the next (offset paging by `updatedOn` did: every
@@ -20,10 +25,12 @@ from __future__ import annotations
 import logging
 
 from service.contract.records import IngestItem, PendingRecord
+from workers.apply import budgets
 from workers.apply.batch import Batch, OutOfTime, Pending
 from workers.apply.billing import Billing
 from workers.apply.deadletters import DeadLetter
 from workers.awork import filterby
+from workers.awork.client import EntryPage
 from workers.awork.errors import AworkRejected
 from workers.process import ProcessContext
 
@@ -52,7 +59,8 @@ async def refresh(
             batch.count("echo")
             continue
         batch.count(f"{kind}_changed")
-        if kind in FIELDS and any(f.startswith(READS[kind]) for f in fields):
+        budgeted = kind == "project" and budgets.wanted(billing.rules)
+        if kind in FIELDS and (budgeted or any(f.startswith(READS[kind]) for f in fields)):
             await _reevaluate(process, billing, key, record, batch)
 
 
@@ -67,9 +75,11 @@ async def _reevaluate(
             batch.check_time()
             listing = await process.awork.entries_page(expression, page, page_size=PAGE_SIZE)
             items = [Pending.read(e, record.event, record.by) for e in listing.items if "id" in e]
-            await billing.apply(items, batch)
+            last = _last(listing)
+            whole = kind == "project" and page == 1 and last  # every entry of the project
+            await billing.apply(items, batch, complete=[entity_id] if whole else [])
             count += len(items)
-            if len(listing.items) < PAGE_SIZE:
+            if last:
                 break
             page += 1
     except OutOfTime:
@@ -79,6 +89,12 @@ async def _reevaluate(
         await billing.records.dead_lettered([letter])
         return
     log.info("%s %s changed: %d entries re-evaluated", kind, entity_id, count)
+
+
+def _last(listing: EntryPage) -> bool:
+    if len(listing.items) < PAGE_SIZE:
+        return True
+    return listing.total is not None and listing.total <= listing.page * PAGE_SIZE
 
 
 async def _hand_back(

@@ -235,7 +235,8 @@ async def _process(
     gone = {i: r for i, r in records.items() if r.event == "timetracking_deleted"}
     missing = {i: r for i, r in live.items() if i not in entries and i not in refused}
     await billing.deleted({**gone, **missing}, batch)
-    stale = await billing.apply(items, batch)
+    # deleted entries leave their budgets: the entries after them are decided again
+    stale = await billing.apply(items, batch, departed=[*gone, *missing])
     await _requeue_stale(process, billing, stale, batch)
 
 

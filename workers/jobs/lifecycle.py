@@ -5,7 +5,7 @@ Start-up waits out awork and Redis being unwell (`workers.apply.startup`); it fa
 worker exits) only on what an operator must fix: a missing setting, an invalid rules file, a
 token awork rejects, a rule naming a type of work awork does not have, a heartbeat that cannot
 be written — never a silent skip. Jobs find what they need with `process_of(ctx)` and
-`billing_of(ctx)`.
+`billing_of(ctx)`. Background tasks: the rules file watched, the budget gauge kept current.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from prometheus_client import start_http_server
 
 from service.contract.redis import persistence_warnings
 from service.contract.settings import Settings, load_settings
+from workers.apply import budgets
 from workers.apply.billing import Billing, resolve_types
 from workers.awork.errors import AworkRetryable
 from workers.jobs.heartbeat import Heartbeat
@@ -29,6 +30,9 @@ from workers.rules.parser import load_rules
 from workers.telemetry import WorkerMetrics
 
 log = logging.getLogger(__name__)
+
+BUDGET_GAUGE_SECONDS = 30.0
+"""How often a worker re-reads the budgets' uses into its gauge."""
 
 
 def process_of(ctx: dict[str, Any]) -> ProcessContext:
@@ -61,6 +65,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     tasks = []
     if settings.rules_reload_seconds:
         tasks.append(asyncio.create_task(watch_rules(billing), name="rules-reload"))
+    tasks.append(asyncio.create_task(show_budgets(billing), name="budget-gauges"))
     ctx.update(process=process, billing=billing, tasks=tasks)
     heartbeat.ready()
     _serve_metrics(ctx, process.metrics, settings.worker_metrics_port)
@@ -126,6 +131,19 @@ async def watch_rules(billing: Billing) -> None:
         last = current
         billing.rules = rules
         log.info("rules reloaded: %d rules from %s", len(rules.rules), path)
+
+
+async def show_budgets(billing: Billing, interval: float = BUDGET_GAUGE_SECONDS) -> None:
+    """Keep this process's budget gauge on the uses all workers share (`BudgetRecords`): the
+    worker that evaluated a budget last may be another one."""
+    while True:
+        await asyncio.sleep(interval)
+        if not budgets.wanted(billing.rules):
+            continue
+        try:
+            await billing.budgets.records.refresh_gauges()
+        except Exception as e:  # Redis away: the next tick tries again
+            log.warning("budget gauges not refreshed: %s", e)
 
 
 def _digest(path: Path) -> bytes | None:

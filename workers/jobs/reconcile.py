@@ -23,6 +23,13 @@ fail, the next run reads the entry again). First run: `RECONCILE_LOOKBACK_HOURS`
 Authors: entries last changed by the service's own API user are evaluated like every other (the
 rules are idempotent; such an entry needs no write unless someone changed it since) and counted
 as `by_service`. One run at a time (`<prefix>:reconcile:lock`).
+
+Budgets (when a rule reads `budget.*`): a budget's figures change without any entry changing —
+a retainer's carry-over after an earlier month's entries changed, a `timeBudget` edited while
+the webhook was away, a new month. Each run reads afresh the projects and retainers of the
+budgets evaluated before (one bulk read of the projects, one read of each retainer project's
+retainers) and re-evaluates every budget whose seconds or `deductNonBillableHours` changed, or
+that is new (`Billing.apply(touched=…)`); the uses of budgets that are gone are forgotten.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from typing import Any
 from arq import Retry
 
 from service.contract.redis import text
+from workers.apply import budgets
 from workers.apply.batch import Batch, Pending
 from workers.apply.billing import Billing
 from workers.awork import filterby
@@ -64,6 +72,8 @@ async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
     try:
         deadline = time.monotonic() + process.settings.flush_timeout_seconds / 2
         await _run(process, billing, batch, deadline)
+        if budgets.wanted(billing.rules):
+            await _budgets(billing, batch)
     except AworkRateLimited as e:
         raise Retry(defer=POLICY.rate_limit_delay(e)) from e
     except AworkRetryable as e:
@@ -103,6 +113,15 @@ async def _run(process: ProcessContext, billing: Billing, batch: Batch, deadline
         if time.monotonic() > deadline:
             break
     batch.count("backlog_left")
+
+
+async def _budgets(billing: Billing, batch: Batch) -> None:
+    """Re-evaluate the budgets whose figures changed; forget those gone (module docstring)."""
+    changed, gone = await billing.budgets.changes()
+    await billing.budgets.records.forget(gone)
+    if changed:
+        batch.count("budgets_changed", len(changed))
+        await billing.apply([], batch, touched=changed)
 
 
 def _held_back(checkpoint: datetime, held: datetime | None) -> datetime:

@@ -8,10 +8,11 @@ carry), following `$ref`s into the nested models (`project`, `project.company`,
 items are not addressable. The runtime never reads `../shared`: when awork's model changes,
 regenerate this literal by hand.
 
-`EXTRA_FIELDS` and `WILDCARD_PREFIXES` are not on the time entry itself: a later feature loads
-them from the project, company or task (`GET /projects/{id}`, `GET /tasks/{id}`) when a rule reads
-them (see `RuleSet.fields()`). Custom fields are addressed by name after the prefix, e.g.
-`project.customFields.Budget`; everything after the prefix is one key, so names may contain dots.
+`EXTRA_FIELDS` and `WILDCARD_PREFIXES` are not on the time entry itself: they are loaded from the
+project, company or task (`GET /projects/{id}`, `GET /tasks/{id}`) when a rule reads them (see
+`RuleSet.fields()`), or, for `budget.*`, computed from the entries of the entry's budget. Custom
+fields are addressed by name after the prefix, e.g. `project.customFields.Budget`; everything
+after the prefix is one key, so names may contain dots.
 
 `FIELD_ALIASES` maps a field to older names awork still sends in real payloads: `project.key`
 next to or instead of `projectKey` (SPEC 7.1). A reader tries the aliases in order when the
@@ -139,10 +140,23 @@ TIME_ENTRY_FIELDS: frozenset[str] = frozenset(
 )
 """Every path of the `TimeTracking` model, generated from the OpenAPI schema (see above)."""
 
-EXTRA_FIELDS: frozenset[str] = frozenset(
-    {"project.company.tags", "project.isRetainer", "project.tags", "task.tags"}
+PROJECT_BUDGET_FIELDS: frozenset[str] = frozenset(
+    {"project.timeBudget", "project.trackedDuration", "project.deductNonBillableHours"}
 )
-"""Paths loaded from the project, company or task on demand (a later feature).
+"""A project's budget figures as awork keeps them (`GET /projects`), loaded like its tags."""
+
+BUDGET_FIELDS: frozenset[str] = frozenset(
+    {"budget.kind", "budget.seconds", "budget.usedBefore", "budget.within", "budget.usedPercent"}
+)
+"""What the entry's budget looks like at this entry (SPEC 6a): computed while a budget's entries
+are evaluated in order (`workers.rules.ordered`), never read from awork as such."""
+
+EXTRA_FIELDS: frozenset[str] = (
+    frozenset({"project.company.tags", "project.isRetainer", "project.tags", "task.tags"})
+    | PROJECT_BUDGET_FIELDS
+    | BUDGET_FIELDS
+)
+"""Paths loaded from the project, company or task on demand, or computed (`budget.*`).
 
 (`project.projectStatus.type` and `task.typeOfWorkId`, also wanted by that feature, are already
 part of the time-entry model above.)

@@ -115,7 +115,7 @@ def test_edge_cases_agree(body: bytes) -> None:
 
 def test_the_fast_path_reads_the_fields_needed() -> None:
     entry = ENTRIES[0]
-    changes = [
+    changes: list[dict[str, Any]] = [
         {"property": "Note", "old": "a", "new": "b"},
         {"property": "IsBillable", "old": "False", "new": "True"},
         {"property": "Note", "old": None, "new": "c"},
