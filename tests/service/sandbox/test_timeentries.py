@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -231,9 +232,19 @@ async def test_put_of_what_was_read_changes_nothing(sandbox: Sandbox) -> None:
 async def test_put_on_a_running_timer_moves_only_its_start(sandbox: Sandbox) -> None:
     start = {"timezone": "Europe/Berlin", "typeOfWorkId": sandbox.named("types_of_work", "Meeting")}
     running = (await sandbox.client.post("/me/timetracking/start", json=start)).json()
-    form = put_form(running, startTimeUtc="06:00:00", startDateLocal=None, startTimeLocal=None)
+    # Yesterday 06:00 UTC is in the past at any hour the suite runs (today's 06:00 is not at 00:30).
+    started = datetime.fromisoformat(running["startDateUtc"]).date()
+    yesterday = f"{started - timedelta(days=1)}T00:00:00Z"
+    form = put_form(
+        running,
+        startDateUtc=yesterday,
+        startTimeUtc="06:00:00",
+        startDateLocal=None,
+        startTimeLocal=None,
+    )
     body = (await sandbox.client.put(f"/timeentries/{running['id']}", json=form)).json()
-    assert (body["startTimeUtc"], body["endTimeUtc"], body["duration"]) == ("06:00:00", None, 0)
+    moved = (body["startDateUtc"], body["startTimeUtc"], body["endTimeUtc"], body["duration"])
+    assert moved == (yesterday, "06:00:00", None, 0)
     ended = {**form, "endDateUtc": body["startDateUtc"], "endTimeUtc": "09:00:00"}
     refused = await sandbox.client.put(f"/timeentries/{running['id']}", json=ended)
     assert refused.status_code == 400
