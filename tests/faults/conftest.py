@@ -10,6 +10,14 @@ import pytest
 from tests.faults.harness import Figures, RedisServer, write_report
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n` (`make test`) the fault tests share one process, one after the other:
+    each starts processes of its own and measures them, and their figures make one report."""
+    for item in items:
+        if item.get_closest_marker("faults"):
+            item.add_marker(pytest.mark.xdist_group("faults"))
+
+
 @pytest.fixture(scope="session")
 def fault_figures() -> Iterator[list[Figures]]:
     """Every fault test's figures; written to `var/faults/report.md` at the end of the run."""

@@ -21,6 +21,7 @@ from tests.support.processes import web_process, worker_process
 pytestmark = pytest.mark.faults
 
 ENTRIES, ROUNDS = 3000, 10
+HALF = ROUNDS // 2
 UNEXPIRING = {"pending", "claims", "queue", "audit", "dead", "me", "reconcile", "cache"}
 """Key families without a TTL: one per installation (or capped, like the audit stream), never
 one per entry or per webhook."""
@@ -85,14 +86,14 @@ async def test_thirty_thousand_webhooks_leave_bounded_memory(
             clock = Clock()
             rss: list[int] = []
             accepted = 0
-            for _ in range(ROUNDS):  # back to back: the worker drains while the next round comes
+            for round_ in range(1, ROUNDS + 1):  # back to back: it drains while the next comes
                 for entry_id in ws.entries:
                     ws.touch_entry(entry_id)  # a new version: each round is new webhooks
                 statuses = await post_events(web_url, updates(ws))
                 accepted += statuses.count(202)
-                rss.append(rss_kib(worker.pid))
-            await converge(redis, prefix, sandbox, rules, timeout=180)
-            rss.append(rss_kib(worker.pid))
+                if round_ in (HALF, ROUNDS):
+                    await converge(redis, prefix, sandbox, rules, timeout=180)
+                    rss.append(rss_kib(worker.pid))
             seconds = clock()
             used_after = int((await redis.info("memory"))["used_memory"])
             web_rss = rss_kib(web_pid(web_url))
@@ -100,12 +101,14 @@ async def test_thirty_thousand_webhooks_leave_bounded_memory(
             missing = lost(sandbox, rules, ws.entries)
     per_webhook = size["evt"] / max(count["evt"], 1)
     per_entry = (size["ver"] + size["fence"]) / ENTRIES
-    growth = rss[-1] - rss[2]  # after the first rounds warmed the caches up
+    # After the first half the caches are warm and the allocator holds what the largest batches
+    # needed (a loaded machine lets bigger backlogs build up); a leak would keep growing after it.
+    growth = rss[1] - rss[0]
     notes = (
         f"Redis +{(used_after - used_before) / 1e6:.1f} MB; per webhook {per_webhook:.0f} B "
         f"(dedup), per entry {per_entry:.0f} B (version + fences), audit "
         f"{size['audit'] / max(1, ENTRIES):.0f} B per first-round change; worker RSS "
-        f"{rss[0] // 1024}→{rss[-1] // 1024} MiB ({growth // 1024:+d} MiB after round 3); "
+        f"{rss[0] // 1024}→{rss[1] // 1024} MiB after rounds {HALF} and {ROUNDS}; "
         f"web RSS {web_rss // 1024} MiB"
     )
     report(
@@ -124,5 +127,5 @@ async def test_thirty_thousand_webhooks_leave_bounded_memory(
     assert accepted == ENTRIES * ROUNDS
     assert missing == 0
     assert forever == []
-    assert growth < 30 * 1024  # settles: rounds 3..10 add less than 30 MiB
+    assert growth < 30 * 1024  # settles: the second half adds less than 30 MiB
     print(f"\nkeys by family: {dict(count)}\nbytes by family: {dict(size)}")
