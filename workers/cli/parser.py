@@ -78,7 +78,16 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--ready", action="store_true", help="also require a finished start-up")
     p = command("sandbox", services.sandbox, "Run the awork sandbox (a fake awork API).")
     p.add_argument("--port", type=int, default=8081)
-    p.add_argument("--entries", type=int, default=300)
+    p.add_argument("--entries", type=int, default=300, help="seeded time entries")
+    p.add_argument("--seed", type=int, default=7, help="seed of the workspace")
+    p.add_argument(
+        "--retainer-client",
+        action="store_true",
+        help="add a retainer client whose November 2026 is nearly used up (as make demo/run)",
+    )
+    p.add_argument(
+        "--project-budgets", action="store_true", help="give two projects a time budget of 60 h"
+    )
     command("demo", services.demo, "Run the whole pipeline once against the sandbox.")
     command("run", services.run, "Run web app and worker (and the sandbox if no awork).")
     return parser

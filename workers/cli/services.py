@@ -87,9 +87,16 @@ def healthcheck(args: argparse.Namespace) -> int:
 
 def sandbox(args: argparse.Namespace) -> int:
     """`awork-billing sandbox`: the fake awork API on 127.0.0.1 until Ctrl-C."""
+    from service.sandbox import seed_workspace
     from workers.cli.stack import serve_sandbox
 
-    asyncio.run(serve_sandbox(args.port, args.entries))
+    workspace = seed_workspace(
+        entries=args.entries,
+        seed=args.seed,
+        retainer_client=args.retainer_client,
+        project_budgets=args.project_budgets,
+    )
+    asyncio.run(serve_sandbox(args.port, workspace))
     return 0
 
 

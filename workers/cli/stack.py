@@ -29,9 +29,9 @@ DEMO_RULES = Path(__file__).with_name("demo-rules.yaml")
 SANDBOX_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's fixed, public demo token
 
 
-async def serve_sandbox(port: int, entries: int) -> None:
-    """The sandbox alone, until cancelled (Ctrl-C)."""
-    app = create_sandbox(seed_workspace(entries=entries))
+async def serve_sandbox(port: int, workspace: Workspace) -> None:
+    """The sandbox alone, holding `workspace`, until cancelled (Ctrl-C)."""
+    app = create_sandbox(workspace)
     async with running(app, port=port) as url:
         print(f"awork sandbox at {url} (token {SANDBOX_TOKEN!r}); Ctrl-C stops it")
         await asyncio.Event().wait()
@@ -125,7 +125,9 @@ async def run_services() -> None:
         ):
             print(f"web app at {web_url}, worker running; Ctrl-C stops")
             await asyncio.Event().wait()
-    async with local_stack(settings, ports=(8081, web_port)) as stack:
+    # the demo's agency: with the retainer client, so the budget examples have a budget to try
+    workspace = seed_workspace(entries=300, retainer_client=True)
+    async with local_stack(settings, workspace, ports=(8081, web_port)) as stack:
         print(
             f"sandbox at {stack.sandbox_url} (token {SANDBOX_TOKEN!r}), web app at "
             f"{stack.web_url} (webhook token {settings.webhook_tokens()[0]!r}); Ctrl-C stops"
