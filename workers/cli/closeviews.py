@@ -31,7 +31,9 @@ def preview_json(snapshot: Snapshot, *, by_user: bool) -> dict[str, Any]:
         "period": snapshot.selection.period.to_dict(),
         "entries": [line.preview() for line in lines],
         "totals": totals(lines, snapshot.currency, by_user=by_user),
-        "anomalies": [{"id": a["id"], "reason": a["reason"]} for a in snapshot.anomalies],
+        "anomalies": [
+            {k: a[k] for k in ("id", "reason", "close") if k in a} for a in snapshot.anomalies
+        ],
         "pending_rule_changes": snapshot.pending,
     }
 
@@ -239,8 +241,14 @@ def _anomalies(snapshot: Snapshot, samples: int) -> list[str]:
     ]
     shown = [a for reason in sorted(reasons) for a in _of(snapshot.anomalies, reason)[:samples]]
     columns = ["id", "reason", "date", "user", "project", "seconds", "note"]
-    rows = [{**a, "note": cut(str(a.get("note") or ""), 30)} for a in shown]
+    rows = [{**a, "reason": _reason(a), "note": cut(str(a.get("note") or ""), 30)} for a in shown]
     return out + (table(rows, columns) if rows else [])
+
+
+def _reason(anomaly: dict[str, Any]) -> str:
+    """`already_closed` names its close: `already_closed (NL-2026-10)`."""
+    close = anomaly.get("close")
+    return f"{anomaly['reason']} ({close})" if close else str(anomaly["reason"])
 
 
 def _of(anomalies: Sequence[dict[str, Any]], reason: str) -> list[dict[str, Any]]:

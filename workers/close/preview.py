@@ -22,6 +22,7 @@ from typing import Any
 from workers.apply.audit import now_iso, text
 from workers.apply.batch import Pending, entry_version
 from workers.apply.billing import Billing
+from workers.apply.guard import Closed, ClosedEntries
 from workers.awork.retry import POLICY
 from workers.close.lines import line_of, seconds_of
 from workers.close.reading import read_selection
@@ -52,8 +53,11 @@ async def preview(billing: Billing, request: PreviewRequest) -> Snapshot:
     evaluations = await _evaluate(billing, entries, request.table)
     names = await _type_names(billing, entries, evaluations)
     include = request.include_anomalies
+    closed = await ClosedEntries(process.redis, process.keys).read([_id(e) for e in entries])
     verdicts = [
-        judge(entry, evaluation, names, include_anomalies=include)
+        judge(
+            entry, evaluation, names, include_anomalies=include, closed_by=_reference(closed, entry)
+        )
         for entry, evaluation in zip(entries, evaluations, strict=True)
     ]
     snapshot = _snapshot(request, selection, verdicts, names)
@@ -61,6 +65,16 @@ async def preview(billing: Billing, request: PreviewRequest) -> Snapshot:
     ttl = process.settings.close_snapshot_ttl_days
     await Snapshots(process.redis, process.keys, ttl).save(snapshot)
     return snapshot
+
+
+def _id(entry: dict[str, Any]) -> str:
+    return str(entry.get("id") or "").lower()
+
+
+def _reference(closed: dict[str, Closed], entry: dict[str, Any]) -> str | None:
+    """The close `entry` belongs to (its guard is up), if any."""
+    found = closed.get(_id(entry))
+    return found.reference if found is not None else None
 
 
 async def _evaluate(
@@ -155,6 +169,8 @@ def _anomalies(verdict: Verdict) -> list[dict[str, Any]]:
         return []
     line = line_of(verdict.ruled, price(verdict.ruled, seconds_of(verdict.ruled), None), None)
     about = {k: getattr(line, k) for k in ("date", "user", "project", "seconds", "note")}
+    if verdict.closed_by is not None:
+        about["close"] = verdict.closed_by
     return [{"id": verdict.entry_id, "reason": reason, **about} for reason in verdict.reasons]
 
 

@@ -6,6 +6,10 @@ it will be (`as_ruled`: the rules' changes applied to a copy; making an entry un
 un-bills it, as awork does). Then:
 
     rule_error, running_timer     held back, always (nothing is known / it is still running)
+    already_closed                held back, always: billable and not billed, but an entry of
+                                  another close (`closed_by`) that a person un-billed since —
+                                  billing it here would invoice it twice; the rules never change
+                                  it (the guard), so it is judged as awork holds it
     unbillable                    left alone (after the rules)
     billed                        left alone: billed already, or the rules will bill it
     anomalies                     held back unless `--include-anomalies`:
@@ -27,7 +31,7 @@ from workers.close.lines import seconds_of
 from workers.rules.engine import Change, Evaluation, is_running_timer
 
 Fate = Literal["close", "held", "billed", "unbillable"]
-ALWAYS_HELD = ("rule_error", "running_timer")
+ALWAYS_HELD = ("rule_error", "running_timer", "already_closed")
 ANOMALIES = ("no_duration", "no_note", "over_10h", "no_project")
 TEN_HOURS = 10 * 3600
 
@@ -42,6 +46,8 @@ class Verdict:
     changes: tuple[Change, ...] = ()
     reasons: tuple[str, ...] = ()
     """Why it is held back (or, with `--include-anomalies`, what is odd about it)."""
+    closed_by: str | None = None
+    """The reference of the close the entry belongs to, if any."""
 
 
 def judge(
@@ -50,9 +56,13 @@ def judge(
     type_names: Mapping[str, str],
     *,
     include_anomalies: bool,
+    closed_by: str | None = None,
 ) -> Verdict:
-    """The fate of `entry` given the rules' `evaluation` (module docstring)."""
+    """The fate of `entry` given the rules' `evaluation` (module docstring); `closed_by`: the
+    close that holds it, if one does."""
     entry_id = str(entry.get("id") or "").lower()
+    if closed_by is not None:
+        return _closed(entry_id, entry, closed_by)
     if isinstance(evaluation, Exception):
         return Verdict(entry_id, "held", entry, reasons=("rule_error",))
     if is_running_timer(entry):
@@ -66,6 +76,15 @@ def judge(
     reasons = anomalies(ruled)
     fate: Fate = "held" if reasons and not include_anomalies else "close"
     return Verdict(entry_id, fate, ruled, changes, reasons)
+
+
+def _closed(entry_id: str, entry: dict[str, Any], reference: str) -> Verdict:
+    """An entry of another close: as awork holds it (the rules never change it)."""
+    if entry.get("isBillable") is not True:
+        return Verdict(entry_id, "unbillable", entry, closed_by=reference)
+    if entry.get("isBilled") is True:
+        return Verdict(entry_id, "billed", entry, closed_by=reference)
+    return Verdict(entry_id, "held", entry, reasons=("already_closed",), closed_by=reference)
 
 
 def as_ruled(

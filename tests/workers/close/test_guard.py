@@ -167,6 +167,17 @@ async def test_without_restore_an_unbilled_closed_entry_stays_unbilled(
     assert [r["attribute"] for r in await guard_rows(redis, prefix)] == ["isBilled"]
 
 
+async def test_an_unbilled_closed_entry_is_not_closed_again(closed: Closed) -> None:
+    """Billing it in a second close would invoice it twice: it is held back, naming its close."""
+    closed.edit(0, isBilled=False)
+    selection = Selection(Scope.company(COMPANY), Period.month(MONTH))
+    again = await preview(closed.billing, PreviewRequest(selection, by="tester"))
+    assert closed.ids[0] not in {p.line.entry_id for p in again.planned}
+    assert {"id": closed.ids[0], "reason": "already_closed", "close": REFERENCE}.items() <= next(
+        a for a in again.anomalies if a["id"] == closed.ids[0]
+    ).items()
+
+
 async def test_deleting_a_closed_entry_is_recorded(
     closed: Closed, redis: Redis, prefix: str
 ) -> None:

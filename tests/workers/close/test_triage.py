@@ -86,6 +86,23 @@ def test_a_running_timer_is_held_back_even_when_anomalies_are_included() -> None
     assert (v.fate, v.reasons) == ("held", ("running_timer",))
 
 
+@pytest.mark.parametrize(
+    ("values", "fate", "reasons"),
+    [
+        ({"isBillable": True}, "held", ("already_closed",)),  # un-billed since its close
+        ({"isBillable": True, "isBilled": True}, "billed", ()),
+        ({"isBillable": False, "project": {"name": "Retainer"}}, "unbillable", ()),
+    ],
+)
+def test_an_entry_of_another_close_is_judged_as_awork_holds_it(
+    values: dict[str, Any], fate: str, reasons: tuple[str, ...]
+) -> None:
+    """The rules never change a closed entry, and billing it again would invoice it twice."""
+    e = entry(**values)
+    v = judge(e, evaluate(e, RULES), {}, include_anomalies=True, closed_by="2026-10-NL")
+    assert (v.fate, v.reasons, v.changes, v.closed_by) == (fate, reasons, (), "2026-10-NL")
+
+
 def test_a_rule_error_is_held_back() -> None:
     e = entry()
     v = judge(e, RuntimeError("boom"), {}, include_anomalies=True)
