@@ -190,9 +190,10 @@ class Queue:
         if entry_ids:
             await self._redis.hdel(self.keys.claimed(job_id), *entry_ids)  # type: ignore[misc]
 
-    async def left(self, job_id: str) -> list[str]:
-        """The entries of `job_id`'s claim not yet done."""
-        return [text(i) for i in await self._redis.hkeys(self.keys.claimed(job_id))]  # type: ignore[misc]
+    async def left(self, job_id: str) -> dict[str, PendingRecord]:
+        """The entries of `job_id`'s claim not yet done, with their records."""
+        raw = await self._redis.hgetall(self.keys.claimed(job_id))  # type: ignore[misc]
+        return {text(k): PendingRecord.from_json(v) for k, v in sorted(raw.items())}
 
     async def give_back(self, claim_key: str) -> int:
         """Return what is left of a claim to `pending` (merged with what arrived since) and

@@ -52,6 +52,8 @@ class Write:
     change: Change
     version: int
     trigger: str
+    first_seen_ms: int = 0
+    """When the queue first saw the change that led here (kept by a dead letter's replay)."""
 
     @property
     def entry_id(self) -> str:

@@ -181,7 +181,8 @@ class Billing:
                 letters.append(_dead_letter(item, evaluation))
                 continue
             trigger = item.record.trigger()
-            writes += [Write(change, item.version, trigger) for change in evaluation.changes]
+            seen = item.record.first_seen_ms
+            writes += [Write(c, item.version, trigger, seen) for c in evaluation.changes]
             if item.entry_id not in members:
                 batch.count("changed" if evaluation.changes else "unchanged")
             elif evaluation.changes:
@@ -259,7 +260,10 @@ class Billing:
             with contextlib.suppress(Exception):
                 changes = evaluate(item.entry, self.rules).changes
                 trigger = item.record.trigger()
-                kept += [Write(c, item.version, trigger) for c in changes if c.attribute in lock]
+                seen = item.record.first_seen_ms
+                kept += [
+                    Write(c, item.version, trigger, seen) for c in changes if c.attribute in lock
+                ]
         return kept
 
 
@@ -267,9 +271,16 @@ def _dead_letter(item: Pending, error: Exception) -> DeadLetter:
     if isinstance(error, AworkRejected):  # a read the rules need was refused
         trace = error.trace_id or ""
         return DeadLetter(
-            item.entry_id, "rejected", str(error), status=error.status, trace_id=trace
+            item.entry_id,
+            "rejected",
+            str(error),
+            status=error.status,
+            trace_id=trace,
+            first_seen_ms=item.record.first_seen_ms,
         )
-    return DeadLetter(item.entry_id, "rule_error", repr(error))
+    return DeadLetter(
+        item.entry_id, "rule_error", repr(error), first_seen_ms=item.record.first_seen_ms
+    )
 
 
 async def resolve_types(awork: AworkClient, rules: RuleSet) -> RuleSet:

@@ -76,6 +76,7 @@ def letter(
         rule=change.rule,
         status=status,
         trace_id=trace_id or "",
+        first_seen_ms=write.first_seen_ms,
     )
 
 

@@ -192,7 +192,15 @@ async def _retry_or_give_up(
     left = await process.queue.left(job_id)
     error_text, status, trace = str(error), error.status, error.trace_id or ""
     letters = [
-        DeadLetter(i, "retries_exhausted", error_text, status=status, trace_id=trace) for i in left
+        DeadLetter(
+            i,
+            "retries_exhausted",
+            error_text,
+            status=status,
+            trace_id=trace,
+            first_seen_ms=record.first_seen_ms,
+        )
+        for i, record in left.items()
     ]
     await billing.records.dead_lettered(letters)
     message = "flush gave up after %.0f s of failures (%d tries), %d entries dead-lettered: %s"

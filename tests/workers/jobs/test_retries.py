@@ -78,6 +78,10 @@ async def stack(
             yield Stack(settings, sandbox, worker, resolved_rules(settings.rules_file, sandbox))
 
 
+FIRST_SEEN = 1_764_500_000_000
+"""When the queue first saw these events (a replay keeps it)."""
+
+
 async def enqueue(redis: Redis, settings: Settings, ids: list[str], event: str = "x") -> None:
     """What the web app does for a webhook per entry (one Lua call: one flush job)."""
     queue = Queue(
@@ -86,7 +90,7 @@ async def enqueue(redis: Redis, settings: Settings, ids: list[str], event: str =
         dedup_ttl=60,
         window_seconds=settings.coalesce_window_seconds,
     )
-    record = PendingRecord(event="timetracking_updated", by=[PERSON])
+    record = PendingRecord(event="timetracking_updated", by=[PERSON], first_seen_ms=FIRST_SEEN)
     await queue.add([IngestItem(i, record, dedup_key=f"{event}:{i}") for i in ids])
 
 
@@ -154,6 +158,7 @@ async def test_exhausted_retries_are_dead_lettered_then_replayed_to_convergence(
         assert {d["status"] for d in dead} <= {500, 503}
         assert all(re.fullmatch(r"[0-9a-f]{32}", str(d["trace_id"])) for d in dead)
         assert all("awork answered 50" in str(d["error"]) for d in dead)
+        assert {d["first_seen_ms"] for d in dead} == {FIRST_SEEN}
 
         monkeypatch.setenv("REDIS_URL", REDIS_URL)
         monkeypatch.setenv("REDIS_PREFIX", prefix)
