@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 class SettingsError(Exception):
     """A setting is missing or invalid; `str()` is one line naming the variable."""
@@ -147,6 +149,14 @@ class Settings(BaseSettings):
     close_guard_restore: bool = Field(
         False, description="When a person un-bills an entry of a close, set it billed again."
     )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("awork_api_url")
     @classmethod

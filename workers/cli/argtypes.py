@@ -73,6 +73,13 @@ def page_size(text: str) -> int:
     return size
 
 
+def port(text: str) -> int:
+    """A TCP port, 1 to 65535 (also what `PORT` holds when the option is not given)."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r} (from --port or PORT: 1 to 65535)")
+    return int(text)
+
+
 def url(text: str) -> str:
     """An absolute http(s) URL."""
     parts = urlsplit(text)

@@ -37,7 +37,9 @@ def build() -> argparse.ArgumentParser:
 
     p = command("serve", services.serve, "Run the web app (uvicorn service.app:app).")
     p.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))  # noqa: S104
-    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    # a string default goes through `type` too, only when this command runs: a bad PORT is
+    # this command's one-line error, not every command's traceback
+    p.add_argument("--port", type=argtypes.port, default=os.environ.get("PORT", "8000"))
     command("worker", services.worker, "Run an arq worker (workers.main.WorkerSettings).")
     p = command("check-rules", check_rules, "Validate a rules file; exit 2 when invalid.")
     p.add_argument("file", help="the rules file (YAML)")
@@ -89,7 +91,8 @@ def build() -> argparse.ArgumentParser:
         "--project-budgets", action="store_true", help="give two projects a time budget of 60 h"
     )
     command("demo", services.demo, "Run the whole pipeline once against the sandbox.")
-    command("run", services.run, "Run web app and worker (and the sandbox if no awork).")
+    p = command("run", services.run, "Run web app and worker (and the sandbox if no awork).")
+    p.add_argument("--port", type=argtypes.port, default=os.environ.get("PORT", "8000"))
     return parser
 
 

@@ -105,12 +105,17 @@ def manual(args: argparse.Namespace) -> int:
             if args.entries:
                 found = {i: a for i, a in found.items() if i in set(args.entries)}
             if args.action == "clear":
-                await locks.clear(list(found) if args.all else list(args.entries))
+                cleared = list(found) if args.all else list(args.entries)
+                await locks.clear(cleared)
+                # evaluated afresh by the next flush, not only at the entry's next change
+                record = PendingRecord(event="manual_clear")
+                await context.queue.add([IngestItem(i, record) for i in sorted(set(cleared))])
             return found
 
     locked = _run(act())
     if args.action == "clear":
-        print(f"clear: {len(locked)} entries' manual locks lifted; the rules apply again")
+        entries = "1 entry" if len(locked) == 1 else f"{len(locked)} entries"
+        print(f"clear: manual locks lifted on {entries}; queued, the rules apply again")
         return 0
     rows = [{"entry": i, "attributes": ",".join(a)} for i, a in locked.items()]
     _print(rows, ["entry", "attributes"], as_json=args.json)

@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     """`awork-billing run` (`make run`): web app + worker (+ sandbox when no awork is set)."""
     from workers.cli.stack import run_services
 
-    asyncio.run(run_services())
+    asyncio.run(run_services(args.port))
     return 0
 
 

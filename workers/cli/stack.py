@@ -106,8 +106,9 @@ async def local_stack(
                 yield Stack(settings, sandbox_url, web_url, sandbox, worker.ctx["billing"])
 
 
-async def run_services() -> None:
-    """`make run`: web app on :8000 and a worker (+ the sandbox unless AWORK_API_URL is set)."""
+async def run_services(web_port: int = 8000) -> None:
+    """`make run`: web app on `web_port` (`--port`, `PORT`, 8000) and a worker (+ the sandbox
+    on :8081 unless AWORK_API_URL is set)."""
     overrides: dict[str, Any] = {}
     if "AWORK_API_URL" not in os.environ:
         overrides["awork_api_token"] = SANDBOX_TOKEN
@@ -117,7 +118,6 @@ async def run_services() -> None:
     settings = load_settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
     print(ensure(settings.redis_url))
-    web_port = int(os.environ.get("PORT", "8000"))
     if "AWORK_API_URL" in os.environ:
         async with (
             running(create_app(settings), port=web_port) as web_url,

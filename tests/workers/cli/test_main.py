@@ -101,13 +101,31 @@ def test_bad_input_exits_2_with_one_line_naming_it(
     assert outcome.out == ""
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"), [("REDIS_PREFIX", "has spaces"), ("LOG_LEVEL", "LOUD")]
+)
 def test_an_invalid_setting_exits_2_naming_the_variable(
-    capsys: pytest.CaptureFixture[str], env: None, monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str],
+    env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
 ) -> None:
-    monkeypatch.setenv("REDIS_PREFIX", "has spaces")
+    monkeypatch.setenv(variable, value)
     outcome = run(capsys, "audit")
     assert outcome.code == 2
-    assert "REDIS_PREFIX" in outcome.error
+    assert f"invalid setting {variable}" in outcome.error
+
+
+def test_a_bad_port_is_the_serving_commands_error_only(
+    capsys: pytest.CaptureFixture[str], env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORT", "http")
+    assert run(capsys, "check-rules", "deploy/rules/rules.yaml").code == 0
+    for command in ("serve", "run"):
+        outcome = run(capsys, command)
+        assert outcome.code == 2
+        assert "invalid port 'http' (from --port or PORT" in outcome.error
 
 
 @pytest.mark.parametrize(

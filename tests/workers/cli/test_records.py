@@ -54,6 +54,8 @@ async def test_manual_locks_are_listed_and_lifted(
     assert cleared.code == 0, cleared.err
     assert not await redis.exists(keys.manual(ENTRY))
     assert await redis.exists(keys.manual(other))
+    assert "manual locks lifted on 1 entry; queued" in cleared.out
+    assert await redis.hkeys(keys.pending) == [ENTRY.encode()]  # type: ignore[misc]
     assert (await cli(capsys, "manual", "clear")).code == 2  # ids or --all
     assert (await cli(capsys, "manual", "clear", "--all")).code == 0
     assert not await redis.exists(keys.manual(other))
