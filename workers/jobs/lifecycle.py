@@ -55,10 +55,14 @@ async def startup(ctx: dict[str, Any]) -> None:
     # a Redis client of our own, not arq's pool: ours has socket timeouts (a lost answer is an
     # error that is retried, never a job hanging until arq's timeout) and retries connections
     process = ProcessContext.create(settings, metrics=metrics)
+    # served from the start: a worker waiting for Redis or awork is up (and says what it waits
+    # for in its metrics and logs), not missing
+    _serve_metrics(ctx, process.metrics, settings.worker_metrics_port)
     try:
         billing = await Billing.start(process)
     except BaseException:
         await process.aclose()
+        _stop_metrics(ctx)
         raise
     for warning in await persistence_warnings(process.redis):
         log.warning(warning)
@@ -68,7 +72,6 @@ async def startup(ctx: dict[str, Any]) -> None:
     tasks.append(asyncio.create_task(show_budgets(billing), name="budget-gauges"))
     ctx.update(process=process, billing=billing, tasks=tasks)
     heartbeat.ready()
-    _serve_metrics(ctx, process.metrics, settings.worker_metrics_port)
     rules = len(billing.rules.rules)
     log.info("worker ready: %d rules, api user %s, dry_run=%s", rules, billing.me, settings.dry_run)
 
@@ -84,10 +87,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     process: ProcessContext | None = ctx.get("process")
     if process is not None:
         await process.aclose()
-    server = ctx.pop("metrics_server", None)
-    if server is not None:
-        server.shutdown()
-        server.server_close()
+    _stop_metrics(ctx)
 
 
 def _heartbeat(ctx: dict[str, Any], settings: Settings) -> Heartbeat:
@@ -105,6 +105,13 @@ def _serve_metrics(ctx: dict[str, Any], metrics: WorkerMetrics, port: int) -> No
     if port and "metrics_server" not in ctx:
         server, _ = start_http_server(port, registry=metrics.registry)
         ctx["metrics_server"] = server
+
+
+def _stop_metrics(ctx: dict[str, Any]) -> None:
+    server = ctx.pop("metrics_server", None)
+    if server is not None:
+        server.shutdown()
+        server.server_close()
 
 
 async def watch_rules(billing: Billing) -> None:

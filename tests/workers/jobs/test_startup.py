@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -35,18 +36,24 @@ async def test_429s_at_start_up_are_waited_out(
 
 
 async def test_5xx_at_start_up_are_waited_out(prefix: str, rules_file: Path, redis: Redis) -> None:
+    """… and while it waits, its /metrics answers: a waiting worker is up, not missing."""
     faults = Faults(error_rate=1.0)
+    port = free_port()
     async with running(create_sandbox(seed_workspace(entries=5), faults=faults)) as url:
-        settings = make_settings(prefix, rules_file, awork_api_url=url)
+        settings = make_settings(prefix, rules_file, awork_api_url=url, worker_metrics_port=port)
+        waiting: list[str] = []
 
         async def recover() -> None:
             await asyncio.sleep(2.5)  # longer than the quick retries and the first back-offs
+            async with httpx.AsyncClient() as client:
+                waiting.append((await client.get(f"http://127.0.0.1:{port}/metrics")).text)
             faults.update({"error_rate": 0.0})
 
         recovery = asyncio.create_task(recover())
         async with worker_running(settings) as worker:
             assert worker.ctx["billing"].rules.unresolved is None
         await recovery
+    assert 'awork_billing_awork_calls_total{operation="me",status="500"}' in waiting[0]
 
 
 async def test_a_paused_shared_limiter_is_waited_for(
