@@ -22,6 +22,7 @@ import msgspec
 import orjson
 
 from service.contract.ids import is_guid
+from service.contract.records import LOCKING_PROPERTIES
 from service.contract.webhooks import ENTITY_EVENTS, TIME_ENTRY_EVENTS
 
 MAX_CHANGED = 32
@@ -143,7 +144,15 @@ def _checked(value: str | None, name: str) -> str:
 def _changed_names(changes: list[_Change]) -> tuple[str, ...]:
     """The properties whose value changed (old ≠ new): distinct, sorted, at most `MAX_CHANGED`."""
     names = {c.property for c in changes if c.property is not None and _differ(c.old, c.new)}
-    return tuple(sorted(names))[:MAX_CHANGED]
+    return kept(names)
+
+
+def kept(names: set[str]) -> tuple[str, ...]:
+    """At most `MAX_CHANGED` of `names`, sorted — those that lock an attribute always among them
+    (`LOCKING_PROPERTIES`: a person's change of billability or type of work is never cut off)."""
+    return tuple(sorted(names, key=lambda n: (n.lower() not in LOCKING_PROPERTIES, n)))[
+        :MAX_CHANGED
+    ]
 
 
 def _differ(old: msgspec.Raw, new: msgspec.Raw) -> bool:
@@ -216,4 +225,4 @@ def _changed_properties(value: object) -> tuple[str, ...]:
         for c in value
         if isinstance(c, dict) and orjson.dumps(c.get("old")) != orjson.dumps(c.get("new"))
     }
-    return tuple(sorted(n for n in names if isinstance(n, str)))[:MAX_CHANGED]
+    return kept({n for n in names if isinstance(n, str)})

@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from service.contract.webhooks import ENTITY_EVENTS, TIME_ENTRY_EVENTS
 from service.sandbox import envelope, seed_workspace
-from service.web.events import EventError, WebhookEvent, _parse_liberally, parse_event
+from service.web.events import (
+    MAX_CHANGED,
+    EventError,
+    WebhookEvent,
+    _parse_liberally,
+    parse_event,
+)
 
 PERSON = {"id": "6f1f5e43-8a43-4d4b-9e7f-0d6a8c1b2a10", "firstName": "Jürgen", "lastName": "Ö"}
 ENTRIES = list(seed_workspace(entries=10, seed=4).entries.values())
@@ -130,4 +136,19 @@ def test_the_fast_path_reads_the_fields_needed() -> None:
     assert event.resource_version == entry["resourceVersion"]
     assert event.triggered_by == PERSON["id"]
     assert event.changed == ("IsBillable", "Note")
+    assert event == _parse_liberally(body)
+
+
+def test_a_change_that_locks_is_never_cut_off() -> None:
+    """Of 40 changed properties 32 are kept, and those a lock is taken for are among them."""
+    changes: list[dict[str, Any]] = [
+        {"property": f"Custom{n:02d}", "old": "a", "new": "b"} for n in range(40)
+    ]
+    changes.append({"property": "TypeOfWorkId", "old": "x", "new": "y"})
+    body = orjson.dumps(
+        envelope("timetracking_updated", ENTRIES[0], triggered_by=PERSON, changes=changes)
+    )
+    event = parse_event(body)
+    assert event.changed[0] == "TypeOfWorkId"
+    assert len(event.changed) == MAX_CHANGED
     assert event == _parse_liberally(body)
