@@ -51,7 +51,7 @@ from workers.awork.retry import POLICY
 from workers.cli.operator import CliError, operator_billing
 from workers.cli.period import Period
 from workers.cli.progress import Progress, page_note
-from workers.cli.tables import table
+from workers.cli.tables import counted, table
 from workers.cli.tally import Tally
 from workers.telemetry import WorkerMetrics
 
@@ -270,8 +270,8 @@ class Summary:
     def lines(self) -> list[str]:
         plan, totals = self.run.plan, self.run.totals
         out = [
-            f"Backfill {plan.period.describe()}: {totals.entries} entries read in "
-            f"{totals.pages} pages, {totals.changed_entries} needed changes "
+            f"Backfill {plan.period.describe()}: {counted(totals.entries, 'entry', 'entries')} "
+            f"read in {counted(totals.pages, 'page')}, {totals.changed_entries} needed changes "
             f"({self.elapsed:.1f} s)."
         ]
         if self.run.resumed_after:

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from workers.cli import tables
-from workers.cli.tables import cut
+from workers.cli.tables import counted, cut
 from workers.close import CloseRecord, Commit, Drift, Reopen, Snapshot
 from workers.close.totals import totals
 
@@ -44,13 +44,15 @@ def preview_lines(snapshot: Snapshot, *, by_user: bool, samples: int, ttl: int) 
     out = [
         f"Close preview {selection.describe()}: close_id {snapshot.close_id} (kept {ttl} days)."
         " Read-only: nothing was written to awork.",
-        f"{counts.get('close', 0)} entries to close, of {counts.get('in_period', 0)} in the "
+        f"{counted(counts.get('close', 0), 'entry', 'entries')} to close, of "
+        f"{counts.get('in_period', 0)} in the "
         f"period: {counts.get('billed', 0)} billed already (or by the rules), "
         f"{counts.get('unbillable', 0)} unbillable, {counts.get('held', 0)} held back.",
     ]
     if counts.get("pending_entries"):
         out.append(
-            f"Rules: {counts['pending_entries']} entries are not yet as the rules decide; "
+            f"Rules: {counted(counts['pending_entries'], 'entry is', 'entries are')} not yet as "
+            "the rules decide; "
             "the close counts them as they will be."
         )
     out += ["", *totals_table(whole)]
@@ -70,7 +72,8 @@ def totals_table(whole: dict[str, Any]) -> list[str]:
     rows.append({**_row(whole, whole["currency"]), "company": "TOTAL"})
     lines = table(rows, columns)
     if whole.get("unpriced"):
-        lines.append(f"({whole['unpriced']} entries had no rate in effect: no amount)")
+        unpriced = counted(whole["unpriced"], "entry", "entries")
+        lines.append(f"({unpriced} had no rate in effect: no amount)")
     return lines
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from workers.cli.budgetview import BudgetView
 from workers.cli.period import Period
-from workers.cli.tables import table
+from workers.cli.tables import counted, table
 from workers.rules.engine import Change, Evaluation
 from workers.rules.model import ATTRIBUTES, RuleSet
 
@@ -105,7 +105,7 @@ class Findings:
         where = f"awork, {self.period.describe()}" if self.period else "file"
         rules = f"{len(self.sets)} rule{'' if len(self.sets) == 1 else 's'}"
         out = [
-            f"Simulated {self.rules_file} ({rules}) on {self.entries} entries "
+            f"Simulated {self.rules_file} ({rules}) on {counted(self.entries, 'entry', 'entries')} "
             f"from {where}. Read-only: nothing was written.",
             "",
         ]
@@ -130,9 +130,9 @@ class Findings:
     def _summary(self) -> str:
         left = ", ".join(f"{n} {SKIPPED.get(k, k)}" for k, n in sorted(self.skipped.items()))
         return (
-            f"{self.changed_entries} of {self.entries} entries would change "
-            f"({sum(self.changes.values())} changes); left alone: {left or 'none'}; "
-            f"{len(self.errors)} rule errors."
+            f"{self.changed_entries} of {counted(self.entries, 'entry', 'entries')} would change "
+            f"({counted(sum(self.changes.values()), 'change')}); left alone: {left or 'none'}; "
+            f"{counted(len(self.errors), 'rule error')}."
         )
 
     def _rule(self, name: str) -> dict[str, Any]:

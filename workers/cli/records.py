@@ -17,7 +17,7 @@ from workers.apply.audit import AuditLog
 from workers.apply.deadletters import DeadLetters
 from workers.apply.locks import ManualLocks
 from workers.cli.operator import operator_context
-from workers.cli.tables import table
+from workers.cli.tables import counted, table
 from workers.process import ProcessContext
 
 
@@ -72,7 +72,7 @@ def dead_letters(args: argparse.Namespace) -> int:
         columns = ["id", "entry_id", "reason", "attribute", "value", "rule", "status", "error"]
         _print(rows, columns, as_json=args.json)
     else:
-        print(f"{args.action}: {len(rows)} dead letters")
+        print(f"{args.action}: {counted(len(rows), 'dead letter')}")
     return 0
 
 

@@ -13,6 +13,11 @@ from typing import Any
 MAX_WIDTH = 40
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """`1 entry`, `2 entries`: a count and its noun (`many` defaults to `one` + "s")."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def table(
     rows: Sequence[Mapping[str, Any]],
     columns: Sequence[str],
