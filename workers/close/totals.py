@@ -90,15 +90,20 @@ def groups(lines: Iterable[Line]) -> list[tuple[tuple[str, ...], Sum]]:
 def summary_rows(lines: Sequence[Line], currency: str | None) -> list[list[str]]:
     """The rows of `REF-summary.csv` after its header: one per group, then `TOTAL`."""
     rows = [[*key, *_cells(s, currency)] for key, s in groups(lines)]
-    return [*rows, ["TOTAL", "", "", *_cells(summed(lines), currency)]]
+    return [*rows, ["TOTAL", "", "", *_cells(summed(lines), currency, whole=True)]]
 
 
-def _cells(total: Sum, currency: str | None) -> list[str]:
+def _cells(total: Sum, currency: str | None, *, whole: bool = False) -> list[str]:
+    """A group no rate was in effect for has no amount (as its entries' rows); the total sums
+    what was priced."""
+    amount = total.amount
+    if amount is None and whole and currency:
+        amount = Decimal("0.00")
     return [
         str(total.entries),
         str(total.seconds),
         money(total.billed_minutes),
-        money(total.amount if total.amount is not None or not currency else Decimal("0.00")),
+        money(amount),
         currency or "",
     ]
 
