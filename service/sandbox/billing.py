@@ -2,8 +2,9 @@
 legacy per-flag endpoints.
 
 Per entry, in this order (`permissions.verdict`):
-- unknown id -> `notFound` (legacy: 404, nothing changed);
-- id in `workspace.unauthorized_ids` -> `unauthorized` (legacy: 401, nothing changed);
+- unknown id -> `notFound` (legacy: 404, nothing changed; 400 where the route publishes no 404);
+- id in `workspace.unauthorized_ids` -> `unauthorized` (legacy: 401, nothing changed; 400 where
+  the route publishes no 401: `setunbilled`, `delete`);
 - a billed entry, a caller who is no admin, and an admin-only change (un-bill, make unbillable,
   move to another project, task or user, delete) -> `unauthorized` (legacy `setunbillable`,
   `setunbilled` and `delete`: 400, nothing changed);
@@ -109,7 +110,7 @@ def run_legacy(ws: Workspace, actor: Actor, operation: str, form: dict[str, Any]
     }
     delete = operation == "delete"
     verdicts = {i: verdict(ws, actor, i, plans.get(i, {}), delete=delete) for i in ids}
-    errors = _LEGACY_DELETE_ERRORS if delete else _LEGACY_ERRORS
+    errors = _LEGACY_400_ONLY if operation in ("delete", "setunbilled") else _LEGACY_ERRORS
     for found, (status, code) in errors.items():
         failing = [i for i in ids if verdicts[i] == found]
         if failing:
@@ -132,8 +133,8 @@ _LEGACY_ERRORS = {
     "needsAdmin": (400, "invalid-operation"),
     "badRequest": (400, "invalid-operation"),
 }
-# `POST /timeentries/delete` documents 204 and 400 only
-_LEGACY_DELETE_ERRORS = {
+# `POST /timeentries/delete` and `/setunbilled` document 204 and 400 only
+_LEGACY_400_ONLY = {
     "notFound": (400, "not-found"),
     "unauthorized": (400, "unauthorized"),
     "needsAdmin": (400, "invalid-operation"),

@@ -13,8 +13,9 @@ What only an admin may do, in awork's words: make a billed entry unbillable, tur
 back to unbilled, change the project, task or user of a billed entry, delete a billed entry;
 manage webhooks; act for another user on the timer and "last entry" routes ("the user must be an
 admin or the creator"). A refusal is `unauthorized` in a 207, 401 on single-entry routes
-("permission failures are 401, not 403"), and 400 on the legacy routes whose published answers
-have no 401 (`setunbillable`, `setunbilled`, `delete`).
+("permission failures are 401, not 403"), and 400 on the legacy routes for an admin-only change
+(`setunbillable`, `setunbilled`, `delete`: api-notes 2.2); `setunbilled` and `delete` publish no
+401 or 404 at all, so every refusal there is a 400.
 
 Assumptions where awork is silent:
 - every key's role has `project-timetracking` write in every project, so apart from the admin-only

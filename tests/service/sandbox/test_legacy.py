@@ -101,3 +101,13 @@ async def test_delete_with_an_unknown_id_is_400_and_deletes_nothing(sandbox: San
     response = await sandbox.client.post("/timeentries/delete", json={"ids": [kept, UNKNOWN_ID]})
     assert (response.status_code, response.json()["details"]) == (400, [UNKNOWN_ID])
     assert kept in sandbox.ws.entries
+
+
+async def test_setunbilled_refuses_only_with_what_it_publishes(sandbox: Sandbox) -> None:
+    """Its published answers are 204 and 400: an unknown or an unauthorized id is a 400."""
+    entry_id, denied = [i for i, e in sandbox.ws.entries.items() if e["isBilled"]][:2]
+    sandbox.ws.unauthorized_ids.add(denied)
+    for ids in ([entry_id, UNKNOWN_ID], [entry_id, denied]):
+        response = await sandbox.client.post("/timeentries/setunbilled", json={"ids": ids})
+        assert response.status_code == 400
+        assert sandbox.ws.entries[entry_id]["isBilled"] is True
