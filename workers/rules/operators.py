@@ -148,7 +148,7 @@ def _matches(name: str, arg: Any) -> Check:
     except re2.error as e:
         reason = e.args[0].decode() if e.args and isinstance(e.args[0], bytes) else str(e)
         raise ValueError(
-            f"regular expression {arg!r} is not accepted: {reason} (rules use RE2, which runs "
+            f"regular expression '{arg}' is not accepted: {reason} (rules use RE2, which runs "
             "in linear time on any note: no lookarounds or backreferences; "
             "https://github.com/google/re2/wiki/Syntax)"
         ) from e
