@@ -1,5 +1,5 @@
 """`awork-billing check-rules FILE`: validate a rules file (exit 2: file, line, rule, problem) —
-or a rates file (`RATES_FILE`, recognised by its top-level `currency`; exit 2: file, line)."""
+or a rates file (`RATES_FILE`, recognised by its top-level keys; exit 2: file, line)."""
 
 from __future__ import annotations
 

@@ -70,9 +70,13 @@ def parse_rates(text: str, source: str = "<string>") -> RateTable:
         raise RatesError(e.message, source, e.line) from e
 
 
+RATES_KEYS = frozenset({"currency", "rates", "rounding", "surcharges"})
+
+
 def is_rates_file(path: str | os.PathLike[str]) -> bool:
-    """Whether the YAML file at `path` is a rates file (a top-level `currency`) rather than a
-    rules file; unreadable or invalid YAML is not (the rules' reader then names the problem)."""
+    """Whether the YAML file at `path` is a rates file (a top-level key only a rates file has —
+    `currency`, `rates`, `rounding`, `surcharges` — and no `rules`) rather than a rules file;
+    unreadable or invalid YAML is not (the rules' reader then names the problem)."""
     try:
         with open(path, encoding="utf-8") as file:
             root = yamlnodes.compose(file.read())
@@ -80,7 +84,8 @@ def is_rates_file(path: str | os.PathLike[str]) -> bool:
         return False
     if not isinstance(root, MappingNode):
         return False
-    return any(key.value == "currency" for key, _ in root.value)
+    keys = {key.value for key, _ in root.value}
+    return bool(keys & RATES_KEYS) and "rules" not in keys
 
 
 def load_rates(path: str | os.PathLike[str]) -> RateTable:

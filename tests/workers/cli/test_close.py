@@ -523,6 +523,13 @@ def test_check_rules_validates_a_rates_file(
         f"awork-billing: {broken}:4: surcharge 1: weekday 'funday' is not one of mon, tue, wed, "
         "thu, fri, sat, sun",
     )
+    no_currency = tmp_path / "no-currency.yaml"
+    no_currency.write_text("version: 1\nrates:\n  - when: {}\n    hourly: 100\n")
+    missing = run(capsys, "check-rules", str(no_currency))
+    assert (missing.code, missing.error) == (  # read as the rates file it is, not as rules
+        2,
+        f"awork-billing: {no_currency}: missing 'currency' (an ISO 4217 code such as EUR)",
+    )
 
 
 async def test_a_close_of_projects_over_chosen_days(
