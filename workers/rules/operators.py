@@ -15,7 +15,9 @@ Value semantics (what the README documents for rule authors):
   tests membership; `contains` on text is a (case-sensitive) substring test.
 - `matches` searches with RE2 (google-re2): time linear in the text whatever the pattern, so a
   note written by anyone in the workspace cannot hang the worker with catastrophic backtracking.
-  Python's syntax, less lookarounds and backreferences, which RE2 refuses at load time.
+  Python's syntax, less what RE2 refuses at load time (lookarounds, backreferences, atomic
+  groups and possessive quantifiers, `\Z`, the flags `x`, `a`, `u`, `L`); `\w`, `\d` and `\b`
+  are ASCII-only (write `\p{L}` for letters).
 """
 
 from __future__ import annotations
