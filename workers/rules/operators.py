@@ -16,8 +16,8 @@ Value semantics (what the README documents for rule authors):
 - `matches` searches with RE2 (google-re2): time linear in the text whatever the pattern, so a
   note written by anyone in the workspace cannot hang the worker with catastrophic backtracking.
   Python's syntax, less what RE2 refuses at load time (lookarounds, backreferences, atomic
-  groups and possessive quantifiers, `\Z`, the flags `x`, `a`, `u`, `L`); `\w`, `\d` and `\b`
-  are ASCII-only (write `\p{L}` for letters).
+  groups and possessive quantifiers, backslash-Z, the flags `x`, `a`, `u`, `L`); the classes of
+  words, digits and word boundaries are ASCII-only (write backslash-p{L} for letters).
 """
 
 from __future__ import annotations
