@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,9 +35,12 @@ async def queue(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     """Prometheus text format; the queue gauges are read from Redis at scrape time."""
     web_metrics = request.state.metrics
-    # the counters are still worth serving while Redis is away
-    with contextlib.suppress(Exception):
-        web_metrics.observe_queue(await _queue(request).stats())
+    # the counters are still worth serving while Redis is away; the queue is then unknown
+    try:
+        stats = await _queue(request).stats()
+    except Exception:
+        stats = None
+    web_metrics.observe_queue(stats)
     return Response(generate_latest(web_metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Gauge, disable_created_metrics
@@ -32,6 +33,10 @@ class WebMetrics:
             "queue_oldest_ready_age_seconds", "How long the oldest due job has waited."
         )
         self.dead = self._gauge("dead_letters", "Changes that could not be applied (see CLI).")
+        self.claimed = self._gauge("queue_claimed_entries", "Entries a running flush holds.")
+        self.queued = self._gauge(
+            "queue_queued_entries", "Entries pending or claimed: the work left (KEDA scales on it)."
+        )
 
     def count_webhook(self, event_type: str, outcome: str) -> None:
         """`webhooks_total{event_type, outcome}` += 1."""
@@ -40,11 +45,24 @@ class WebMetrics:
     def _gauge(self, name: str, doc: str) -> Gauge:
         return Gauge(f"{PREFIX}_{name}", doc, registry=self.registry)
 
-    def observe_queue(self, stats: QueueStats) -> None:
-        self.ready_jobs.set(stats.ready_jobs)
-        self.pending.set(stats.pending_entries)
-        self.oldest.set(stats.oldest_ready_age_seconds)
-        self.dead.set(stats.dead_letters)
+    def observe_queue(self, stats: QueueStats | None) -> None:
+        """The queue as read at scrape time; None: Redis did not answer, so the gauges say NaN
+        (unknown) rather than an old or a zero value that would read as healthy."""
+        gauges = (self.ready_jobs, self.pending, self.oldest, self.dead, self.claimed, self.queued)
+        if stats is None:
+            for gauge in gauges:
+                gauge.set(math.nan)
+            return
+        values = (
+            stats.ready_jobs,
+            stats.pending_entries,
+            stats.oldest_ready_age_seconds,
+            stats.dead_letters,
+            stats.claimed_entries,
+            stats.queued_entries,
+        )
+        for gauge, value in zip(gauges, values, strict=True):
+            gauge.set(value)
 
 
 class LabelCounter:

@@ -189,9 +189,15 @@ async def test_redis_unreachable_is_503_and_not_ready(settings: Settings) -> Non
         response = await post(web, event(0))
         ready = await web.get("/readyz")
         live = await web.get("/livez")
+        metrics = await web.get("/metrics")
     assert response.status_code == 503
     assert ready.status_code == 503
     assert live.status_code == 200
+    # the counters are served; the queue is unknown, not an empty queue that reads as healthy
+    assert metrics.status_code == 200
+    assert 'outcome="unavailable"} 1.0' in metrics.text
+    assert "awork_billing_queue_queued_entries NaN" in metrics.text
+    assert "awork_billing_dead_letters NaN" in metrics.text
 
 
 async def test_health_queue_and_metrics(web: httpx.AsyncClient) -> None:
@@ -210,3 +216,4 @@ async def test_health_queue_and_metrics(web: httpx.AsyncClient) -> None:
     assert 'outcome="duplicate"} 1.0' in text
     assert 'awork_billing_webhooks_total{event_type="unknown",outcome="unauthorized"} 1.0' in text
     assert "awork_billing_queue_pending_entries 1.0" in text
+    assert "awork_billing_queue_queued_entries 1.0" in text
