@@ -81,7 +81,7 @@ def build() -> argparse.ArgumentParser:
     p = command("sandbox", services.sandbox, "Run the awork sandbox (a fake awork API).")
     p.add_argument("--port", type=int, default=8081)
     p.add_argument("--entries", type=int, default=300, help="seeded time entries")
-    p.add_argument("--seed", type=int, default=7, help="seed of the workspace")
+    p.add_argument("--seed", type=int, default=7, help="seed of the workspace and faults")
     p.add_argument(
         "--retainer-client",
         action="store_true",

@@ -96,7 +96,7 @@ def sandbox(args: argparse.Namespace) -> int:
         retainer_client=args.retainer_client,
         project_budgets=args.project_budgets,
     )
-    asyncio.run(serve_sandbox(args.port, workspace))
+    asyncio.run(serve_sandbox(args.port, workspace, args.seed))
     return 0
 
 

@@ -29,9 +29,10 @@ DEMO_RULES = Path(__file__).with_name("demo-rules.yaml")
 SANDBOX_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's fixed, public demo token
 
 
-async def serve_sandbox(port: int, workspace: Workspace) -> None:
-    """The sandbox alone, holding `workspace`, until cancelled (Ctrl-C)."""
-    app = create_sandbox(workspace)
+async def serve_sandbox(port: int, workspace: Workspace, seed: int = 0) -> None:
+    """The sandbox alone, holding `workspace` (its random faults drawn from `seed`, as
+    `python -m service.sandbox` draws them), until cancelled (Ctrl-C)."""
+    app = create_sandbox(workspace, Faults(seed=seed))
     async with running(app, port=port) as url:
         print(f"awork sandbox at {url} (token {SANDBOX_TOKEN!r}); Ctrl-C stops it")
         await asyncio.Event().wait()
