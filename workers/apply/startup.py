@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -35,7 +36,9 @@ async def api_user(process: ProcessContext, policy: RetryPolicy = POLICY) -> str
     async def fetch() -> str:
         return str((await process.awork.me())["id"])
 
-    value = await patiently(process, "GET /me", fetch, process.keys.me, policy)
+    # the id as plain text: the web app's ingest script compares each webhook's author with it
+    # to tell the service's own echoes (a JSON-quoted id would make every echo a person's event)
+    value = await patiently(process, "GET /me", fetch, process.keys.me, policy, codec=TEXT)
     return str(value)
 
 
@@ -55,12 +58,31 @@ async def resolve_types_patiently(
     return rules.resolve_types(names)
 
 
+@dataclass(frozen=True)
+class Codec:
+    """How a start-up value is kept in Redis."""
+
+    dumps: Callable[[Any], bytes]
+    loads: Callable[[bytes], Any]
+
+
+def _text(raw: bytes) -> str:
+    text = raw.decode()
+    # a cache an earlier version wrote as JSON ("…") reads the same
+    return str(orjson.loads(raw)) if text.startswith('"') else text
+
+
+JSON = Codec(orjson.dumps, orjson.loads)
+TEXT = Codec(lambda value: str(value).encode(), _text)
+
+
 async def patiently(
     process: ProcessContext,
     what: str,
     fetch: Callable[[], Awaitable[Any]],
     cache_key: str,
     policy: RetryPolicy,
+    codec: Codec = JSON,
 ) -> Any:
     """`fetch()` until it succeeds (then cached under `cache_key`), or the cached value while
     awork is away; each wait logged."""
@@ -69,7 +91,7 @@ async def patiently(
         try:
             value = await fetch()
         except TRANSIENT as e:
-            cached = await _cached(process, cache_key)
+            cached = await _cached(process, cache_key, codec)
             if cached is not None:
                 log.warning("start-up: %s failed (%s); using what an earlier start read", what, e)
                 return cached
@@ -78,7 +100,7 @@ async def patiently(
             log.warning("start-up: %s failed (%s); trying again in %.1f s", what, e, delay)
             await policy.sleep(delay)
             continue
-        await _store(process, cache_key, value)
+        await _store(process, cache_key, value, codec)
         return value
 
 
@@ -88,16 +110,16 @@ def _delay(policy: RetryPolicy, error: Exception, failures: int) -> float:
     return policy.backoff(failures)
 
 
-async def _cached(process: ProcessContext, key: str) -> Any:
+async def _cached(process: ProcessContext, key: str, codec: Codec) -> Any:
     try:
         raw = await process.redis.get(key)
     except (RedisConnectionError, RedisTimeoutError):
         return None
-    return None if raw is None else orjson.loads(raw)
+    return None if raw is None else codec.loads(raw)
 
 
-async def _store(process: ProcessContext, key: str, value: Any) -> None:
+async def _store(process: ProcessContext, key: str, value: Any, codec: Codec) -> None:
     try:
-        await process.redis.set(key, orjson.dumps(value))
+        await process.redis.set(key, codec.dumps(value))
     except (RedisConnectionError, RedisTimeoutError) as e:  # the next start reads awork again
         log.warning("start-up: could not cache %s in Redis: %s", key, e)

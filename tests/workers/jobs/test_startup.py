@@ -9,10 +9,12 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from redis.asyncio import Redis
 
-from service.contract import Keys
+from service.contract import Keys, Queue
+from service.contract.records import stored
 from service.sandbox import Faults, create_sandbox, running, seed_workspace
 from tests.support.config import make_settings
 from tests.support.processes import free_port
@@ -81,6 +83,28 @@ async def test_while_awork_is_away_what_an_earlier_start_read_is_used(
     async with worker_running(away) as worker:
         assert worker.ctx["billing"].me == me
         assert [dict(r.then.values) for r in worker.ctx["billing"].rules.rules] == types
+
+
+async def test_the_api_user_is_kept_as_the_web_app_reads_it(
+    prefix: str, rules_file: Path, redis: Redis
+) -> None:
+    """The web app's ingest compares each webhook's author with this key, as text: the service's
+    own echoes get no leading-edge flush (and a cache an earlier version wrote as JSON reads)."""
+    keys = Keys(prefix)
+    async with running(create_sandbox(seed_workspace(entries=5))) as url:
+        settings = make_settings(prefix, rules_file, awork_api_url=url)
+        async with worker_running(settings) as worker:
+            me = worker.ctx["billing"].me
+    assert await redis.get(keys.me) == me.encode()
+    queue = Queue(redis, keys, dedup_ttl=60, window_seconds=2, grace_seconds=0.03)
+    entry = "00000000-0000-4000-8000-000000000001"
+    echo = (f"echo-{entry}", entry, me, stored(5, "timetracking_updated", [me], [], 1))
+    assert await queue.add_rows([echo], leading=True) == [True]
+    assert not await redis.exists(keys.coalescing)  # no leading edge, no marker
+    await redis.set(keys.me, orjson.dumps(me))
+    away = settings.model_copy(update={"awork_api_url": f"http://127.0.0.1:{free_port()}"})
+    async with worker_running(away) as worker:
+        assert worker.ctx["billing"].me == me
 
 
 async def test_a_wrong_token_stops_the_worker(prefix: str, rules_file: Path) -> None:
