@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from service.contract import Keys
 from service.contract.redis import text
 from service.sandbox import Faults, create_sandbox, running, seed_workspace
 from tests.faults.harness import Clock, Figures, converge, lost, updates
@@ -98,6 +99,7 @@ async def test_thirty_thousand_webhooks_leave_bounded_memory(
             used_after = int((await redis.info("memory"))["used_memory"])
             web_rss = rss_kib(web_pid(web_url))
             size, count, forever = await memory_by_family(redis, prefix)
+            audit_lines = int(await redis.xlen(Keys(prefix).audit))
             missing = lost(sandbox, rules, ws.entries)
     per_webhook = size["evt"] / max(count["evt"], 1)
     per_entry = (size["ver"] + size["fence"]) / ENTRIES
@@ -107,7 +109,7 @@ async def test_thirty_thousand_webhooks_leave_bounded_memory(
     notes = (
         f"Redis +{(used_after - used_before) / 1e6:.1f} MB; per webhook {per_webhook:.0f} B "
         f"(dedup), per entry {per_entry:.0f} B (version + fences), audit "
-        f"{size['audit'] / max(1, ENTRIES):.0f} B per first-round change; worker RSS "
+        f"{size['audit'] / max(1, audit_lines):.0f} B per line ({audit_lines:,} lines); worker RSS "
         f"{rss[0] // 1024}→{rss[1] // 1024} MiB after rounds {HALF} and {ROUNDS}; "
         f"web RSS {web_rss // 1024} MiB"
     )
