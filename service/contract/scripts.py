@@ -33,7 +33,7 @@ end
 # together share it); the marker, holding that job's id, lasts a window after it. Any other
 # event joins the flush at the end of its coalescing window, as before; a person's extends the
 # marker to a window after that flush, so that a burst, and what arrives while its flushes run,
-# coalesces. When more than a handful wait while the leading-edge job has not started yet, this
+# coalesces — unless the leading-edge flush has not started yet and will claim it too. When more than a handful wait while the leading-edge job has not started yet, this
 # is a burst, not a lone change: that job moves to the window's end too (it will claim the lot;
 # should a worker start it meanwhile, it claims what is there and the window's job the rest).
 INGEST_LUA = (
@@ -87,6 +87,16 @@ local function burst_joins_the_window()
     redis.call('ZADD', KEYS[2], 'XX', tonumber(ARGV[6]), lead)
   end
 end
+-- The leading-edge flush has not started and is still due before the window's end: it will
+-- claim these events too (a handful arriving together, such as the two webhooks of one change of
+-- a type of work), so the marker stays as that flush set it.
+local function lead_takes_them()
+  local lead = redis.call('GET', KEYS[7])
+  if not lead or lead == '' then return false end
+  local due = redis.call('ZSCORE', KEYS[2], lead)
+  return due ~= false and tonumber(due) < tonumber(ARGV[6])
+      and redis.call('EXISTS', ARQ_IN_PROGRESS .. lead) == 0
+end
 local ttl = tonumber(ARGV[1])
 local me = redis.call('GET', KEYS[8])
 local items = cjson.decode(ARGV[12])
@@ -114,7 +124,7 @@ if added > 0 then
     schedule(KEYS[3], KEYS[4], ARGV[5], ARGV[6])
     if leading then
       burst_joins_the_window()
-      extend_marker(ARGV[10])
+      if not lead_takes_them() then extend_marker(ARGV[10]) end
     end
   end
 end
