@@ -22,6 +22,10 @@ help:  ## list the commands
 NEED_REDIS :=
 demo run bench redis: NEED_REDIS = $(REDIS_URL)
 test: NEED_REDIS = always
+# wrk: the ingest benchmark's load generator (pinned to a core); installed along as root, else
+# the benchmark falls back to a Python generator and says so.
+WANT_WRK :=
+bench: WANT_WRK = 1
 listens = python3 -c 'import socket, sys, urllib.parse as p; u = p.urlsplit(sys.argv[1]); socket.create_connection((u.hostname or "localhost", u.port or 6379), 1).close()' "$(1)" 2>/dev/null
 packages:  ## the Debian packages the other commands need: installed as root, else named in one line
 	@missing=; \
@@ -30,6 +34,7 @@ packages:  ## the Debian packages the other commands need: installed as root, el
 	need_redis="$(NEED_REDIS)"; \
 	case "$$need_redis" in ''|always) ;; *) $(call listens,$$need_redis) && need_redis=;; esac; \
 	[ -z "$$need_redis" ] || command -v redis-server >/dev/null || missing+=" redis-server"; \
+	if [ -n "$(WANT_WRK)" ] && ! command -v wrk >/dev/null && [ "$$(id -u)" = 0 ]; then missing+=" wrk"; fi; \
 	[ -n "$$missing" ] || exit 0; \
 	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
 	  echo "make: missing Debian packages:$$missing; run as root: apt-get install -y$$missing" >&2; \
