@@ -33,9 +33,10 @@ end
 # together share it); the marker, holding that job's id, lasts a window after it. Any other
 # event joins the flush at the end of its coalescing window, as before; a person's extends the
 # marker to a window after that flush, so that a burst, and what arrives while its flushes run,
-# coalesces — unless the leading-edge flush has not started yet and will claim it too. When more than a handful wait while the leading-edge job has not started yet, this
-# is a burst, not a lone change: that job moves to the window's end too (it will claim the lot;
-# should a worker start it meanwhile, it claims what is there and the window's job the rest).
+# coalesces — unless the leading-edge flush has not started yet and will claim it too. When
+# more than a handful wait while the leading-edge job has not started yet, this is a burst, not
+# a lone change: that job moves to the window's end too (it will claim the lot; should a worker
+# start it meanwhile, it claims what is there and the window's job the rest).
 INGEST_LUA = (
     NEWER_LUA
     + f"local ARQ_IN_PROGRESS = '{ARQ_IN_PROGRESS}'\n"

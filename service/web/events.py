@@ -25,9 +25,6 @@ from service.contract.ids import is_guid
 from service.contract.records import LOCKING_PROPERTIES
 from service.contract.webhooks import ENTITY_EVENTS, TIME_ENTRY_EVENTS
 
-MAX_CHANGED = 32
-"""Changed properties kept per event (the queue keeps as many per entry)."""
-
 
 class EventError(ValueError):
     """A webhook body the service cannot use; `detail` names the problem for the 400 answer."""
@@ -142,17 +139,17 @@ def _checked(value: str | None, name: str) -> str:
 
 
 def _changed_names(changes: list[_Change]) -> tuple[str, ...]:
-    """The properties whose value changed (old ≠ new): distinct, sorted, at most `MAX_CHANGED`."""
-    names = {c.property for c in changes if c.property is not None and _differ(c.old, c.new)}
-    return kept(names)
-
-
-def kept(names: set[str]) -> tuple[str, ...]:
-    """At most `MAX_CHANGED` of `names`, sorted — those that lock an attribute always among them
-    (`LOCKING_PROPERTIES`: a person's change of billability or type of work is never cut off)."""
-    return tuple(sorted(names, key=lambda n: (n.lower() not in LOCKING_PROPERTIES, n)))[
-        :MAX_CHANGED
-    ]
+    """The properties that can lock a billing attribute (`LOCKING_PROPERTIES`: the only ones the
+    queue keeps) whose value changed (old ≠ new): distinct, sorted. The name is looked at
+    first, so the values of the other properties an update lists are never compared."""
+    names = {
+        c.property
+        for c in changes
+        if c.property is not None
+        and c.property.lower() in LOCKING_PROPERTIES
+        and _differ(c.old, c.new)
+    }
+    return tuple(sorted(names))
 
 
 def _differ(old: msgspec.Raw, new: msgspec.Raw) -> bool:
@@ -217,12 +214,15 @@ def _user_id(value: object) -> str | None:
 
 
 def _changed_properties(value: object) -> tuple[str, ...]:
-    """The properties whose value changed (old ≠ new), as `_changed_names` reads them."""
+    """The locking properties whose value changed (old ≠ new), as `_changed_names` reads them."""
     if not isinstance(value, list):
         return ()
     names = {
-        c.get("property")
+        name
         for c in value
-        if isinstance(c, dict) and orjson.dumps(c.get("old")) != orjson.dumps(c.get("new"))
+        if isinstance(c, dict)
+        and isinstance(name := c.get("property"), str)
+        and name.lower() in LOCKING_PROPERTIES
+        and orjson.dumps(c.get("old")) != orjson.dumps(c.get("new"))
     }
-    return kept({n for n in names if isinstance(n, str)})
+    return tuple(sorted(names))

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from service.contract.records import LOCKING_PROPERTIES, stored
+from service.contract.records import stored
 from service.contract.settings import Settings
 from service.contract.webhooks import EVENTS
 from service.web.committer import Committer
@@ -174,7 +174,7 @@ def _locking(event: WebhookEvent) -> list[str]:
     a deletion or a project's side effect is nobody's choice of billing."""
     if event.event_type != "timetracking_updated":
         return []
-    return [prop for prop in event.changed if prop.lower() in LOCKING_PROPERTIES]
+    return list(event.changed)  # the parser keeps only `LOCKING_PROPERTIES`
 
 
 def _is_json(content_type: bytes) -> bool:
