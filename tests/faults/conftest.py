@@ -10,6 +10,7 @@ import pytest
 from tests.faults.harness import Figures, RedisServer, write_report
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook has no order)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `pytest -n` (`make test`) the fault tests share one process, one after the other:
     each starts processes of its own and measures them, and their figures make one report."""
