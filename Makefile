@@ -75,7 +75,7 @@ run: install redis  ## web app on :8000 + worker (+ the awork sandbox on :8081 w
 TEST_PROCESSES ?= 2
 test: install  ## the test suite (real Redis, real arq workers, the sandbox as awork)
 	@$(PY) -m workers.cli.localredis $${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
-	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_PROCESSES)
 
 check: install  ## ruff format --check, ruff check, mypy --strict, the import contracts
 	$(VENV)/bin/ruff format --check service workers tests

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +22,20 @@ from service.contract.redis import connect, purge_prefix
 from service.contract.settings import Settings
 from service.sandbox import SandboxState, create_sandbox, running, seed_workspace
 from tests.support.config import DEFAULT_RULES, REDIS_URL, make_settings
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `pytest -n` (`make test`): every test on its own, except the fault tests, which go to
+    one process and run one after the other (each starts processes of its own and measures them;
+    their figures make one report). xdist's own `xdist_group` does not work with pytest 9.2 (it
+    sets `item._nodeid`, which pytest no longer reads)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FaultsTogether(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return "faults" if nodeid.startswith("tests/faults/") else nodeid
+
+    return FaultsTogether(config, log)
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Fixtures of the fault-injection tests: the figures report and a Redis server of their own."""
+"""Fixtures of the fault-injection tests: the figures report and a Redis server of their own.
+
+Under `pytest -n` (`make test`) they run in one process, one after the other (the scheduler in
+`tests/conftest.py`): each starts processes of its own and measures them, and their figures make
+one report."""
 
 from __future__ import annotations
 
@@ -8,15 +12,6 @@ from pathlib import Path
 import pytest
 
 from tests.faults.harness import Figures, RedisServer, write_report
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook has no order)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n` (`make test`) the fault tests share one process, one after the other:
-    each starts processes of its own and measures them, and their figures make one report."""
-    for item in items:
-        if item.get_closest_marker("faults"):
-            item.add_marker(pytest.mark.xdist_group("faults"))
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ async def _answering(url: str, proc: subprocess.Popen[bytes], timeout: float = 2
 async def test_the_sandbox_command_seeds_the_retainer_client_and_stops_on_ctrl_c() -> None:
     port = free_port()
     args = [str(BIN), "sandbox", "--port", str(port), "--retainer-client", "--project-budgets"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
         await _answering(url, proc)
@@ -44,10 +44,18 @@ async def test_the_sandbox_command_seeds_the_retainer_client_and_stops_on_ctrl_c
         assert [r["timeBudget"] > 0 for r in retainers.json()] == [True]
         assert by_name["Nordlicht Webshop"]["timeBudget"] == 60 * 3600
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(15) == 130  # as every command stopped by Ctrl-C
-        assert proc.stdout is not None
-        assert f"awork sandbox at {url}" in proc.stdout.read().decode()
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            stop(proc)
+            out, err = proc.communicate()
+            raise AssertionError(
+                f"Ctrl-C did not stop the sandbox; it said: {err.decode()}"
+            ) from None
+        assert proc.returncode == 130  # as every command stopped by Ctrl-C
+        assert f"awork sandbox at {url}" in out.decode()
     finally:
         stop(proc)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
