@@ -27,10 +27,19 @@ async def _answering(url: str, proc: subprocess.Popen[bytes], timeout: float = 2
     raise AssertionError(f"the sandbox at {url} did not answer")
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C reaches the command as it does from a shell: a test process that ran others before
+    may have SIGINT ignored or blocked, and a child inherits both."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def test_the_sandbox_command_seeds_the_retainer_client_and_stops_on_ctrl_c() -> None:
     port = free_port()
     args = [str(BIN), "sandbox", "--port", str(port), "--retainer-client", "--project-budgets"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_as_from_a_terminal
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         await _answering(url, proc)
