@@ -117,8 +117,11 @@ class SandboxState:
     async def settle(self, timeout: float = 30.0) -> None:
         """Wait until background deliveries are done (tests: "after the echoes arrived")."""
         async with asyncio.timeout(timeout):
-            while self._background:
-                await asyncio.gather(*list(self._background))
+            # only the unfinished: since Python 3.12 gathering finished tasks returns without
+            # yielding, so their done callbacks (which drop them from the set) would never run
+            # and this loop would spin
+            while running := [task for task in self._background if not task.done()]:
+                await asyncio.gather(*running)
 
     async def aclose(self, timeout: float = 5.0) -> None:
         """Finish (or after `timeout`, cancel) background deliveries, then close the client."""
