@@ -58,7 +58,7 @@ def parse_rates(text: str, source: str = "<string>") -> RateTable:
             raise NodeError(None, "the rates file is empty (expected 'version: 1', 'currency:')")
         top = yamlnodes.mapping(root, "the rates file")
         yamlnodes.check_keys(top, _TOP_KEYS, "top-level key")
-        _version(top)
+        yamlnodes.version(top)
         return RateTable(
             currency=_currency(top),
             rates=_items(top, "rates", "rate", _rate),
@@ -96,14 +96,6 @@ def load_rates(path: str | os.PathLike[str]) -> RateTable:
     except NodeError as e:
         raise RatesError(e.message, source) from e
     return parse_rates(text, source)
-
-
-def _version(top: Items) -> None:
-    if "version" not in top:
-        raise NodeError(None, "missing 'version: 1'")
-    node = top["version"][1]
-    if yamlnodes.scalar(node, "'version'") != 1 or node.tag.endswith(":bool"):
-        raise NodeError(yamlnodes.line(node), f"unsupported version {node.value!r} (expected 1)")
 
 
 def _currency(top: Items) -> str:

@@ -35,7 +35,7 @@ def parse_rules(text: str, source: str = "<string>") -> RuleSet:
     try:
         top = yamlnodes.mapping(_document(yamlnodes.compose(text)), "the rules file")
         yamlnodes.check_keys(top, _TOP_KEYS, "top-level key")
-        version = _version(top)
+        version = yamlnodes.version(top)
         manual = _flag(top, "respect_manual_changes") or False
         if "rules" not in top:
             raise NodeError(None, "missing 'rules' (write 'rules: []' for none)")
@@ -60,16 +60,6 @@ def _document(root: Node | None) -> Node:
     if root is None:
         raise NodeError(None, "the rules file is empty (expected 'version: 1' and 'rules:')")
     return root
-
-
-def _version(top: Items) -> int:
-    if "version" not in top:
-        raise NodeError(None, "missing 'version: 1'")
-    node = top["version"][1]
-    version = yamlnodes.scalar(node, "'version'")
-    if type(version) is not int or version != 1:
-        raise NodeError(yamlnodes.line(node), f"unsupported version {node.value!r} (expected 1)")
-    return version
 
 
 def _flag(items: Items, key: str) -> bool | None:

@@ -135,3 +135,14 @@ def hint(word: str, choices: Collection[str]) -> str:
     """' (did you mean ...?)' for the closest choice, or ''."""
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def version(top: Items) -> int:
+    """The file's `version`, which must be 1 (rules and rates files alike)."""
+    if "version" not in top:
+        raise NodeError(None, "missing 'version: 1'")
+    node = top["version"][1]
+    value = scalar(node, "'version'")
+    if type(value) is not int or value != 1:
+        raise NodeError(line(node), f"unsupported version {node.value!r} (expected 1)")
+    return value
