@@ -35,7 +35,19 @@ def new_entry(ws: Workspace, form: dict[str, Any]) -> Entity:
     tz = timing.zone(form["timezone"])
     _check_breaks(form, 0)
     start, end, duration = timing.finish(timing.read(form, tz, mixing=False), 0)
-    refs = references(ws, form, None)
+    return entry_of(ws, form, references(ws, form, None), (start, end, duration))
+
+
+def entry_of(
+    ws: Workspace,
+    form: dict[str, Any],
+    refs: dict[str, Any],
+    times: tuple[int, int | None, int],
+) -> Entity:
+    """A new entry (a finished one, or a running timer: no end, duration 0) of `form`'s user,
+    project, task and type of work (`refs`), at `times` (start, end, duration in ticks/s):
+    billable as the form says, else as its project's default; no breaks yet."""
+    start, end, duration = times
     billable = form.get("isBillable", default_billable(ws, refs["projectId"]))
     return {
         "id": str(uuid.uuid4()),
@@ -47,7 +59,7 @@ def new_entry(ws: Workspace, form: dict[str, Any]) -> Entity:
         "timezone": form["timezone"],
         "breakDuration": 0,
         "breaks": [],
-        **timing.fields(start, end, tz),
+        **timing.fields(start, end, timing.zone(form["timezone"])),
         "duration": duration,
     }
 

@@ -21,7 +21,6 @@ reference where it speaks and the sandbox's reading where it does not:
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from service.sandbox import forms, timing
@@ -40,22 +39,8 @@ def running(ws: Workspace, user_id: str) -> Entity | None:
 
 def start(ws: Workspace, user_id: str, form: dict[str, Any], by: Entity) -> Entity:
     """A new running timer for `user_id` (store and return it); stop the old one first."""
-    tz = timing.zone(form["timezone"])
     refs = forms.references(ws, {**form, "userId": user_id}, None)
-    billable = form.get("isBillable", forms.default_billable(ws, refs["projectId"]))
-    entry = {
-        "id": str(uuid.uuid4()),
-        "isBillable": billable,
-        "isBilled": bool(form.get("isBilled", False)) and billable,
-        "isExternal": False,
-        "note": form.get("note"),
-        **refs,
-        "timezone": form["timezone"],
-        "breakDuration": 0,
-        "breaks": [],
-        **timing.fields(now_ticks(), None, tz),
-        "duration": 0,
-    }
+    entry = forms.entry_of(ws, form, refs, (now_ticks(), None, 0))
     ws.add_entry(entry, by=by)
     ws.live_timers.add(entry["id"])
     return entry
