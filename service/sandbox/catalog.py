@@ -68,15 +68,8 @@ def build_catalog(rng: random.Random, created: datetime) -> Catalog:
     _users(rng, catalog)
     names = sorted({t for c in COMPANIES for t in c[2]} | {t for p in PROJECTS for t in p[7]})
     catalog.tags = {name: new_id(rng) for name in names}
-    for name, icon, archived in TYPES_OF_WORK:
-        tid = new_id(rng)
-        catalog.types_of_work[tid] = {
-            "id": tid,
-            "name": name,
-            "icon": icon,
-            "isArchived": archived,
-            **_audit(catalog),
-        }
+    for kind in TYPES_OF_WORK:
+        add_type_of_work(rng, catalog, kind)
     for name, industry, tags in COMPANIES:
         rows = [p for p in PROJECTS if COMPANIES[p[2]][0] == name]
         add_company(rng, catalog, (name, industry, tags), rows)
@@ -84,6 +77,19 @@ def build_catalog(rng: random.Random, created: datetime) -> Catalog:
     for row in PROJECTS:
         add_project(rng, catalog, row, definitions)
     return catalog
+
+
+def add_type_of_work(rng: random.Random, catalog: Catalog, row: tuple[str, str, bool]) -> None:
+    """A type of work from a (name, icon, archived) row."""
+    name, icon, archived = row
+    tid = new_id(rng)
+    catalog.types_of_work[tid] = {
+        "id": tid,
+        "name": name,
+        "icon": icon,
+        "isArchived": archived,
+        **_audit(catalog),
+    }
 
 
 def add_company(

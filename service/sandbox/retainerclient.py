@@ -26,7 +26,14 @@ from datetime import UTC, datetime, timedelta
 from service.sandbox import timing
 from service.sandbox.agency import NOTES
 from service.sandbox.budgets import new_retainer
-from service.sandbox.catalog import Catalog, add_company, add_project, definitions_by_name, new_id
+from service.sandbox.catalog import (
+    Catalog,
+    add_company,
+    add_project,
+    add_type_of_work,
+    definitions_by_name,
+    new_id,
+)
 from service.sandbox.clock import iso7, ticks
 from service.sandbox.models import (
     Entity,
@@ -76,23 +83,8 @@ def add_retainer_client(
         for seconds, is_billable in ((billable, True), (unbillable, False)):
             entries += _month(rng, catalog, project, month, last_day, seconds, is_billable)
     entries.append(_entry(rng, catalog, project, datetime(2026, 11, 20, 13, 0, tzinfo=UTC), 0))
-    _add_type_of_work(rng, catalog, OVERAGE)  # last: the ids drawn before it stay the same
+    add_type_of_work(rng, catalog, OVERAGE)  # last: the ids drawn before it stay the same
     return entries
-
-
-def _add_type_of_work(rng: random.Random, catalog: Catalog, row: tuple[str, str, bool]) -> None:
-    name, icon, archived = row
-    type_id = new_id(rng)
-    catalog.types_of_work[type_id] = {
-        "id": type_id,
-        "name": name,
-        "icon": icon,
-        "isArchived": archived,
-        "createdOn": catalog.created,
-        "createdBy": catalog.created_by,
-        "updatedOn": catalog.created,
-        "updatedBy": catalog.created_by,
-    }
 
 
 def _month(
