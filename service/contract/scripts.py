@@ -78,25 +78,20 @@ local function extend_marker(ms)
     redis.call('PEXPIRE', KEYS[7], ms)
   end
 end
-local function burst_joins_the_window()
+-- The marker's leading-edge flush while it has not started and is due before the window's end
+-- (a worker marks a job in progress before it runs it): its id, else nil.
+local function waiting_lead()
   local lead = redis.call('GET', KEYS[7])
-  if not lead or lead == '' or redis.call('HLEN', KEYS[1]) <= tonumber(ARGV[11]) then return end
+  if not lead or lead == '' then return nil end
   local due = redis.call('ZSCORE', KEYS[2], lead)
-  -- not started yet (a worker marks a job in progress before it runs it)
-  if due and tonumber(due) < tonumber(ARGV[6])
-      and redis.call('EXISTS', ARQ_IN_PROGRESS .. lead) == 0 then
-    redis.call('ZADD', KEYS[2], 'XX', tonumber(ARGV[6]), lead)
-  end
+  if not due or tonumber(due) >= tonumber(ARGV[6])
+      or redis.call('EXISTS', ARQ_IN_PROGRESS .. lead) == 1 then return nil end
+  return lead
 end
--- The leading-edge flush has not started and is still due before the window's end: it will
--- claim these events too (a handful arriving together, such as the two webhooks of one change of
--- a type of work), so the marker stays as that flush set it.
-local function lead_takes_them()
-  local lead = redis.call('GET', KEYS[7])
-  if not lead or lead == '' then return false end
-  local due = redis.call('ZSCORE', KEYS[2], lead)
-  return due ~= false and tonumber(due) < tonumber(ARGV[6])
-      and redis.call('EXISTS', ARQ_IN_PROGRESS .. lead) == 0
+local function burst_joins_the_window()
+  if redis.call('HLEN', KEYS[1]) <= tonumber(ARGV[11]) then return end
+  local lead = waiting_lead()
+  if lead then redis.call('ZADD', KEYS[2], 'XX', tonumber(ARGV[6]), lead) end
 end
 local ttl = tonumber(ARGV[1])
 local me = redis.call('GET', KEYS[8])
@@ -125,7 +120,9 @@ if added > 0 then
     schedule(KEYS[3], KEYS[4], ARGV[5], ARGV[6])
     if leading then
       burst_joins_the_window()
-      if not lead_takes_them() then extend_marker(ARGV[10]) end
+      -- a waiting leading-edge flush claims these too (a handful arriving together, such as the
+      -- two webhooks of one change of a type of work): the marker stays as that flush set it
+      if not waiting_lead() then extend_marker(ARGV[10]) end
     end
   end
 end
