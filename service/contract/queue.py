@@ -29,6 +29,7 @@ from redis.asyncio import Redis
 from service.contract.keys import Keys
 from service.contract.records import IngestItem, IngestRow, PendingRecord
 from service.contract.redis import text
+from service.contract.script import DirectScript
 from service.contract.scripts import CLAIM_LUA, ENSURE_FLUSH_LUA, INGEST_LUA
 from service.contract.settings import Settings
 
@@ -104,19 +105,25 @@ class Queue:
         dedup_ttl: int,
         window_seconds: float,
         grace_seconds: float | None = None,
+        own_connection: bool = False,
     ) -> None:
-        """`grace_seconds`: the leading edge's grace (None: every event waits for its window)."""
+        """`grace_seconds`: the leading edge's grace (None: every event waits for its window).
+        `own_connection`: the ingest goes out on a connection of its own, without redis-py's
+        per-call layers (`DirectScript`: the web app's group commit); `aclose` gives it back."""
         self._redis = redis
         self.keys = keys
         self._dedup_ttl = dedup_ttl
         self._window = window_seconds
         self._grace = grace_seconds
-        self._ingest: Any = redis.register_script(INGEST_LUA)
+        self._direct = DirectScript(redis, INGEST_LUA) if own_connection else None
+        self._ingest: Any = self._direct or redis.register_script(INGEST_LUA)
         self._claim: Any = redis.register_script(CLAIM_LUA)
         self._ensure: Any = redis.register_script(ENSURE_FLUSH_LUA)
 
     @classmethod
-    def for_settings(cls, redis: Redis, settings: Settings) -> Queue:
+    def for_settings(
+        cls, redis: Redis, settings: Settings, *, own_connection: bool = False
+    ) -> Queue:
         """The queue of the installation `settings` describe (prefix, dedup TTL, window,
         leading edge)."""
         return cls(
@@ -127,7 +134,13 @@ class Queue:
             grace_seconds=(
                 settings.coalesce_grace_seconds if settings.coalesce_leading_edge else None
             ),
+            own_connection=own_connection,
         )
+
+    async def aclose(self) -> None:
+        """Give back the ingest's own connection, if it has one (the client stays open)."""
+        if self._direct is not None:
+            await self._direct.aclose()
 
     async def add(self, items: list[IngestItem]) -> list[bool]:
         """Merge `items` into `pending` in one Lua call; per item True when it was new, False

@@ -35,10 +35,10 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         redis = connect(settings.redis_url, retries=2)
         queue = Queue.for_settings(redis, settings)
-        # the committer's calls, one at a time, on a connection of its own: no pool round per
-        # batch (a quarter of a call's client CPU)
-        ingest = redis.client()
-        committer = Committer(Queue.for_settings(ingest, settings))
+        # the committer's calls, one at a time, on a connection of its own and without
+        # redis-py's per-call layers (`DirectScript`)
+        ingest = Queue.for_settings(redis, settings, own_connection=True)
+        committer = Committer(ingest)
         # nothing here needs Redis: it may come up later (the check then warns when it does)
         check = await check_persistence(redis)
         await committer.start()
