@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from service.contract.records import stored
+from service.contract.records import IngestRow, stored
 from service.contract.settings import Settings
 from service.contract.webhooks import EVENTS
 from service.web.committer import Committer
@@ -75,33 +75,46 @@ class WebhookEndpoint:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # one coroutine per request (each nested one costs a frame and a step per resumption):
+        # the checks and the parse are plain functions, the write is the committer's future
         state: dict[str, Any] = scope["state"]
+        token, content_type, length = self._read_headers(scope)
+        event_type, answer = "unknown", self._refusal(token, content_type, length)
+        if answer is None:
+            try:
+                event = parse_event(await self._read_body(receive))
+            except BodyTooLarge:
+                answer = self._too_large
+            except EventError as e:
+                answer = _error(400, "bad_request", e.error, e.detail)
+            else:
+                event_type = event.event_type if event.event_type in _LABELS else "other"
+                key = event.queue_key
+                if key is None:
+                    answer = IGNORED
+                else:
+                    committer: Committer = state["committer"]
+                    try:
+                        answer = QUEUED if await committer.submit(_row(event, key)) else DUPLICATE
+                    except Exception as e:  # Redis down, or shutting down: awork must retry
+                        answer = _unavailable(e, event, key)
         metrics: WebMetrics = state["metrics"]
-        event_type, answer = await self._handle(scope, receive, state["committer"])
         metrics.count_webhook(event_type, answer.outcome)
         start = {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
         await send(start)
         await send({"type": "http.response.body", "body": answer.body})
 
-    async def _handle(
-        self, scope: Scope, receive: Receive, committer: Committer
-    ) -> tuple[str, Answer]:
-        token, content_type, length = self._read_headers(scope)
+    def _refusal(
+        self, token: bytes | None, content_type: bytes, length: int | None
+    ) -> Answer | None:
+        """The answer to a request refused on its headers alone (401, 415, 413), else None."""
         if not self._authorized(token):
-            return "unknown", UNAUTHORIZED
+            return UNAUTHORIZED
         if not _is_json(content_type):
-            return "unknown", UNSUPPORTED
-        try:
-            raw = await self._read_body(receive, length)
-            event = parse_event(raw)
-        except BodyTooLarge:
-            return "unknown", self._too_large
-        except EventError as e:
-            return "unknown", _error(400, "bad_request", e.error, e.detail)
-        label = event.event_type if event.event_type in _LABELS else "other"
-        if event.queue_key is None:
-            return label, IGNORED
-        return label, await _enqueue(committer, event, event.queue_key)
+            return UNSUPPORTED
+        if length is not None and length > self._max_bytes:
+            return self._too_large
+        return None
 
     def _read_headers(self, scope: Scope) -> tuple[bytes | None, bytes, int | None]:
         token: bytes | None = None
@@ -125,9 +138,7 @@ class WebhookEndpoint:
         matches = [hmac.compare_digest(token, accepted) for accepted in self._tokens]
         return any(matches)
 
-    async def _read_body(self, receive: Receive, length: int | None) -> bytes:
-        if length is not None and length > self._max_bytes:
-            raise BodyTooLarge
+    async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -138,13 +149,14 @@ class WebhookEndpoint:
             size += len(chunk)
             if size > self._max_bytes:
                 raise BodyTooLarge
-            chunks.append(chunk)
             if not message.get("more_body", False):
                 # the usual case, a body in one message, needs no join
-                return chunk if len(chunks) == 1 else b"".join(chunks)
+                return b"".join((*chunks, chunk)) if chunks else chunk
+            chunks.append(chunk)
 
 
-async def _enqueue(committer: Committer, event: WebhookEvent, key: str) -> Answer:
+def _row(event: WebhookEvent, key: str) -> IngestRow:
+    """What the queue writes for `event` under `key`: its dedup key, who, and its record."""
     # no `triggeredBy`: someone, not the service — its own writes always name its API user, and
     # an author left out must not make a person's change look like an echo (skipped)
     author = event.triggered_by or UNKNOWN_AUTHOR
@@ -156,13 +168,13 @@ async def _enqueue(committer: Committer, event: WebhookEvent, key: str) -> Answe
         [f"{author}|{prop}" for prop in _locking(event)],
         int(time.time() * 1000),
     )
-    try:
-        fresh = await committer.submit((event.dedup_key(), key, author, record))
-    except Exception as e:  # Redis down, or shutting down: awork must retry
-        extra = {"entry_id": key, "event": event.event_type}
-        log.warning("webhook not queued (%s): %s", type(e).__name__, key, extra=extra)
-        return UNAVAILABLE
-    return QUEUED if fresh else DUPLICATE
+    return (event.dedup_key(), key, author, record)
+
+
+def _unavailable(error: Exception, event: WebhookEvent, key: str) -> Answer:
+    extra = {"entry_id": key, "event": event.event_type}
+    log.warning("webhook not queued (%s): %s", type(error).__name__, key, extra=extra)
+    return UNAVAILABLE
 
 
 UNKNOWN_AUTHOR = "unknown"
