@@ -2,9 +2,8 @@
 without a name), print the table, write `var/bench/results.md`.
 
 `burst` is figures 2 and 3 (one burst, plus the naive consumer as their baseline); `latency`
-is figure 4. The README's figures come from a run of all of them. With `BENCH_OWN_REDIS=1` the
-ingest figure writes to a redis-server of its own (configured like TEST_REDIS_URL's), for a
-machine whose shared test Redis is busy with other work.
+is figure 4. The README's figures come from a run of all of them. The ingest figure writes to a
+redis-server of its own (configured like TEST_REDIS_URL's, see `tests.bench.ingest`).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from service.contract.settings import Settings
 from tests.bench import report
 from tests.bench.burst import convergence_figure, frugality_figure
 from tests.bench.engine import measure_engine
-from tests.bench.ingest import measure_ingest, own_redis
+from tests.bench.ingest import measure_ingest
 from tests.bench.latency import latency_figure, measure_latency
 from tests.bench.load import generator_name
 from tests.bench.naive import measure_naive
@@ -48,12 +47,7 @@ async def figures(redis: Redis, prefix: str, parts: set[str]) -> list[report.Fig
     if "ingest" in parts:
         progress("1 ingest: service vs bare endpoint, A/B/B/A")
         settings = make_settings(f"{prefix}-ingest", BURST_RULES, coalesce_window_seconds=WINDOW)
-        if os.environ.get("BENCH_OWN_REDIS") == "1":
-            async with own_redis(redis, settings) as (own, settings):
-                rows["ingest"] = [await measure_ingest(own, settings)]
-        else:
-            rows["ingest"] = [await measure_ingest(redis, settings)]
-            await purge_prefix(redis, settings.redis_prefix)
+        rows["ingest"] = [await measure_ingest(redis, settings)]
     if parts & {"burst", "latency"}:
         rows.update(await _through_the_stack(redis, prefix, parts))
     return [figure for part in PARTS if part in rows for figure in rows[part]]
@@ -92,8 +86,7 @@ async def main(parts: set[str]) -> int:
         rows = await figures(redis, prefix, parts)
         about = await environment(redis, load)
     finally:
-        for name in (prefix, f"{prefix}-ingest"):
-            await purge_prefix(redis, name)
+        await purge_prefix(redis, prefix)
         await redis.aclose()
     document = report.render(rows, about)
     path = report.write(document)
@@ -111,11 +104,8 @@ async def environment(redis: Redis, load: tuple[float, float, float]) -> dict[st
             "redis": f"{info.get('redis_version', '?')} at {REDIS_URL}, appendonly {aof}",
             "load generator": report.wrk_version() or generator_name(),
             "load average before the run": " / ".join(f"{x:.2f}" for x in load),
-            "ingest's Redis": (
-                "a redis-server of its own (BENCH_OWN_REDIS=1)"
-                if os.environ.get("BENCH_OWN_REDIS") == "1"
-                else "the one above"
-            ),
+            "ingest's Redis": "a redis-server of its own, configured like the one above, on the "
+            "generator's core",
         }
     )
 

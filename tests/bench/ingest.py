@@ -2,7 +2,11 @@
 
 The service is `awork-billing serve` (token, checks, durable group-committed enqueue); the
 baseline is `tests.bench.bare` under the same uvicorn arguments. Both run pinned to one core, the
-load generator to the other (stack-notes 12), alternated A B B A (twice) after a warm-up of each.
+load generator to the other (stack-notes 12), alternated A B B A (four times, runs of 3 s: a
+pair's two runs lie seconds apart, so a change in the machine's speed moves both) after a
+warm-up of each. The service's Redis is a redis-server of the figure's own, configured like the
+test Redis and pinned to the generator's core: in a cluster Redis runs in a pod of its own, and
+on the server's core it would take CPU from the service alone (the bare endpoint writes nothing).
 Every request carries a ~3.5 KB `timetracking_updated` envelope for a distinct entry, and after
 each service run the pending hash must hold one entry per 202 (plus at most the requests still
 in flight when the generator stopped). Printed with the rates: the web process's CPU per
@@ -33,9 +37,9 @@ from tests.bench.servers import Server, bare_server, cores, pinned, service_serv
 from tests.faults.harness import RedisServer
 from tests.support.config import WEBHOOK_TOKEN
 
-SECONDS = 6.0
+SECONDS = 3.0
 WARM_UP = 2.0
-ROUNDS = 2
+ROUNDS = 4
 TEMPLATE = Path("var/bench/webhook-template.json")
 GOAL = 0.8
 """webhooks/s of the service ÷ the bare endpoint's (issue 14)."""
@@ -75,8 +79,8 @@ _CHANGED = [
 
 @contextlib.asynccontextmanager
 async def own_redis(shared: Redis, settings: Settings) -> AsyncIterator[tuple[Redis, Settings]]:
-    """A redis-server of the figure's own, configured like `shared` (appendonly): other work on
-    a shared test Redis then slows only itself, not the service's half of the pairs."""
+    """A redis-server of the figure's own, configured like `shared` (appendonly) and started on
+    the cores this process runs on: other work on a shared test Redis then slows only itself."""
     aof = (await shared.config_get("appendonly")).get("appendonly", "no")
     server = RedisServer(Path("var/bench/redis"), "--appendonly", str(aof))
     await server.start()
@@ -87,18 +91,20 @@ async def own_redis(shared: Redis, settings: Settings) -> AsyncIterator[tuple[Re
         server.stop()
 
 
-async def measure_ingest(redis: Redis, settings: Settings) -> Figure:
+async def measure_ingest(shared: Redis, settings: Settings) -> Figure:
     """Warm both servers up, then run them in A B B A order, `ROUNDS` times."""
     template = body_template()
     server_core, load_core = cores() or (None, None)
-    with pinned(server_core):
-        async with service_server(settings) as service, bare_server() as bare:
-            with pinned(load_core):
-                runs = Runs(redis, Keys(settings.redis_prefix), template)
-                await runs.warm_up(service, bare)
-                for server in [service, bare, bare, service] * ROUNDS:
-                    await runs.measure(server)
-    stored = await queued_bytes(redis, Keys(settings.redis_prefix))
+    with pinned(load_core):
+        async with own_redis(shared, settings) as (redis, settings):
+            with pinned(server_core):
+                async with service_server(settings) as service, bare_server() as bare:
+                    with pinned(load_core):  # the generator's processes start from here
+                        runs = Runs(redis, Keys(settings.redis_prefix), template)
+                        await runs.warm_up(service, bare)
+                        for server in [service, bare, bare, service] * ROUNDS:
+                            await runs.measure(server)
+            stored = await queued_bytes(redis, Keys(settings.redis_prefix))
     return _figure(template, runs, stored, pinned=server_core is not None)
 
 
@@ -187,7 +193,7 @@ def _figure(template: Path, runs: Runs, stored: Stored, *, pinned: bool) -> Figu
     pairs = [a.run.rate / b.run.rate for a, b in zip(service, bare, strict=True)]
     cpu_a, cpu_b = mean(s.cpu_us for s in service), mean(s.cpu_us for s in bare)
     ratio = median(pairs)
-    where = "server on CPU0, generator on CPU1" if pinned else "not pinned (1 core)"
+    where = "server on CPU0, generator and Redis on CPU1" if pinned else "not pinned (1 core)"
     note = (
         f"{generator_name()} -c{CONNECTIONS}, {ROUNDS} × A/B/B/A runs of {SECONDS:g} s, {where}; "
         f"{template.stat().st_size:,} B bodies, a distinct entry each; ratio = median of the "
