@@ -39,7 +39,8 @@ async def client(server: RedisServer) -> AsyncIterator[Redis]:
 
 async def test_answers_as_redis_py_does(client: Redis) -> None:
     direct = DirectScript(client, ECHO)
-    keys, args = ["k1", "k2"], ["text", b"\x00bytes\r\n"]
+    keys: list[str] = ["k1", "k2"]
+    args: list[str | bytes] = ["text", b"\x00bytes\r\n"]
     expected = await client.register_script(ECHO)(keys=keys, args=args)
     assert await direct(keys=keys, args=args) == expected == [2, b"text", b"\x00bytes\r\n"]
     assert direct.sha == client.register_script(ECHO).sha
