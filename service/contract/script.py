@@ -5,7 +5,7 @@ wrapper, a health check, argument encoding one by one): 20–60 µs of client CP
 ingest call that costs 270 µs without them (2-core VM; most of the rest is the kernel's part of
 the round trip). `DirectScript` packs `EVALSHA` in one go and sends it on a
 `redis.asyncio.Connection` it keeps, which still does the socket, the parser, the timeouts, the
-authentication and TLS of the URL.
+health check of an idle connection, the authentication and TLS of the URL.
 
 Failure handling, as redis-py's would be for the client `connect` builds:
 - connecting retries with back-off by itself (the connection's `retry`, as
@@ -101,5 +101,7 @@ class DirectScript:
 
 
 async def _send(connection: AbstractConnection, packed: bytes) -> Any:
-    await connection.send_packed_command(packed, check_health=False)
+    # the health check PINGs only a connection idle for `health_check_interval` (a clock read
+    # otherwise): one a firewall dropped meanwhile fails there, not after the socket timeout
+    await connection.send_packed_command(packed, check_health=True)
     return await connection.read_response()

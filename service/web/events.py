@@ -141,20 +141,18 @@ def _checked(value: str | None, name: str) -> str:
 def _changed_names(changes: list[_Change]) -> tuple[str, ...]:
     """The properties that can lock a billing attribute (`LOCKING_PROPERTIES`: the only ones the
     queue keeps) whose value changed (old ≠ new): distinct, sorted. The name is looked at
-    first, so the values of the other properties an update lists are never compared."""
-    names = {
-        c.property
-        for c in changes
-        if c.property is not None
-        and c.property.lower() in LOCKING_PROPERTIES
-        and _differ(c.old, c.new)
-    }
-    return tuple(sorted(names))
-
-
-def _differ(old: msgspec.Raw, new: msgspec.Raw) -> bool:
-    # values as awork wrote them: the same text is the same value ("False" and "False")
-    return bytes(old).strip() != bytes(new).strip()
+    first, so the values of the other properties an update lists are never compared; values are
+    compared as awork wrote them (the same text is the same value: "False" and "False")."""
+    names: set[str] = set()
+    for change in changes:
+        name = change.property
+        if (
+            name is not None
+            and name.lower() in LOCKING_PROPERTIES
+            and bytes(change.old).strip() != bytes(change.new).strip()
+        ):
+            names.add(name)
+    return tuple(sorted(names)) if names else ()
 
 
 # --- the liberal decoder: a full parse, every field read defensively ---
