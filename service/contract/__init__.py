@@ -5,6 +5,7 @@
     records    `PendingRecord` (what the queue keeps per entry), `IngestItem`
     queue      `Queue`: the pending -> claimed -> given-back protocol; arq's job format
     scripts    the queue's Lua scripts
+    script     `DirectScript`: the ingest's Lua call on a connection of its own
     webhooks   the awork events acted on, the webhook path, the header auth
     ids        what an awork id (a GUID) looks like
     redis      Redis connections that survive short outages; persistence checks
