@@ -115,8 +115,9 @@ class Queue:
         self._dedup_ttl = dedup_ttl
         self._window = window_seconds
         self._grace = grace_seconds
-        self._direct = DirectScript(redis, INGEST_LUA) if own_connection else None
-        self._ingest: Any = self._direct or redis.register_script(INGEST_LUA)
+        self._ingest: Any = (
+            DirectScript(redis, INGEST_LUA) if own_connection else redis.register_script(INGEST_LUA)
+        )
         self._claim: Any = redis.register_script(CLAIM_LUA)
         self._ensure: Any = redis.register_script(ENSURE_FLUSH_LUA)
 
@@ -139,8 +140,8 @@ class Queue:
 
     async def aclose(self) -> None:
         """Give back the ingest's own connection, if it has one (the client stays open)."""
-        if self._direct is not None:
-            await self._direct.aclose()
+        if isinstance(self._ingest, DirectScript):
+            await self._ingest.aclose()
 
     async def add(self, items: list[IngestItem]) -> list[bool]:
         """Merge `items` into `pending` in one Lua call; per item True when it was new, False

@@ -1,11 +1,11 @@
 """A Lua script called on one Redis connection of its own: the web app's ingest, once per batch.
 
 redis-py's `Script` goes through the client's per-call layers (a lock, the pool, the retry
-wrapper, a health check, argument encoding one by one): 20–60 µs of client CPU on a 24-row
-ingest call that costs 270 µs without them (2-core VM; most of the rest is the kernel's part of
-the round trip). `DirectScript` packs `EVALSHA` in one go and sends it on a
-`redis.asyncio.Connection` it keeps, which still does the socket, the parser, the timeouts, the
-health check of an idle connection, the authentication and TLS of the URL.
+wrapper): 20–60 µs of client CPU on a 24-row ingest call that costs 270 µs without them (2-core
+VM; most of the rest is the kernel's part of the round trip). `DirectScript` sends `EVALSHA` on
+a `redis.asyncio.Connection` it keeps, which still packs the command and does the socket, the
+parser, the timeouts, the health check of an idle connection, the authentication and TLS of the
+URL.
 
 Failure handling, as redis-py's would be for the client `connect` builds:
 - connecting retries with back-off by itself (the connection's `retry`, as
@@ -27,12 +27,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-LOST = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError, OSError)
-"""What drops the connection (and is tried again); any other error is Redis's answer."""
+from service.contract.redis import RETRY_ON
+
+LOST = tuple(RETRY_ON)
+"""What drops the connection (and is tried again), as for the clients `connect` builds; any
+other error is Redis's answer."""
 
 
 class DirectScript:
@@ -44,16 +45,15 @@ class DirectScript:
         self._pool = redis.connection_pool
         self._source = source.encode()
         self.sha = hashlib.sha1(self._source).hexdigest()  # noqa: S324 - Redis names scripts so
-        self._head = b"$40\r\n" + self.sha.encode() + b"\r\n"
         self._repeats = repeats
         self._connection: AbstractConnection | None = None
 
     async def __call__(self, *, keys: list[str], args: list[str | bytes]) -> Any:
-        packed = self._pack(keys, args)
+        command = ("EVALSHA", self.sha, len(keys), *keys, *args)
         for attempt in range(self._repeats + 1):
             connection = await self._connect()  # raises when Redis stays away (after back-off)
             try:
-                return await self._call(connection, packed)
+                return await self._call(connection, command)
             except LOST:
                 await self._drop()
                 if attempt == self._repeats:
@@ -69,22 +69,13 @@ class DirectScript:
             connection, self._connection = self._connection, None
             await self._pool.release(connection)
 
-    def _pack(self, keys: list[str], args: list[str | bytes]) -> bytes:
-        """`EVALSHA sha numkeys key... arg...` in the Redis protocol (RESP2 bulk strings)."""
-        parts = [b"*%d\r\n$7\r\nEVALSHA\r\n" % (len(keys) + len(args) + 3), self._head]
-        count = str(len(keys)).encode()
-        parts += (b"$%d\r\n" % len(count), count, b"\r\n")
-        for value in (*keys, *args):
-            data = value.encode() if isinstance(value, str) else value
-            parts += (b"$%d\r\n" % len(data), data, b"\r\n")
-        return b"".join(parts)
-
     async def _connect(self) -> AbstractConnection:
         if self._connection is None:
             self._connection = await self._pool.get_connection()
         return self._connection
 
-    async def _call(self, connection: AbstractConnection, packed: bytes) -> Any:
+    async def _call(self, connection: AbstractConnection, command: tuple[Any, ...]) -> Any:
+        packed = connection.pack_command(*command)
         try:
             return await _send(connection, packed)
         except NoScriptError:
@@ -95,12 +86,11 @@ class DirectScript:
     async def _drop(self) -> None:
         """Close the connection (its state is unknown); the next call takes a fresh one."""
         if self._connection is not None:
-            connection, self._connection = self._connection, None
-            await connection.disconnect(nowait=True)
-            await self._pool.release(connection)
+            await self._connection.disconnect(nowait=True)
+        await self.aclose()
 
 
-async def _send(connection: AbstractConnection, packed: bytes) -> Any:
+async def _send(connection: AbstractConnection, packed: list[bytes]) -> Any:
     # the health check PINGs only a connection idle for `health_check_interval` (a clock read
     # otherwise): one a firewall dropped meanwhile fails there, not after the socket timeout
     await connection.send_packed_command(packed, check_health=True)
