@@ -95,16 +95,20 @@ async def measure_ingest(shared: Redis, settings: Settings) -> Figure:
     """Warm both servers up, then run them in A B B A order, `ROUNDS` times."""
     template = body_template()
     server_core, load_core = cores() or (None, None)
-    with pinned(load_core):
-        async with own_redis(shared, settings) as (redis, settings):
-            with pinned(server_core):
-                async with service_server(settings) as service, bare_server() as bare:
-                    with pinned(load_core):  # the generator's processes start from here
-                        runs = Runs(redis, Keys(settings.redis_prefix), template)
-                        await runs.warm_up(service, bare)
-                        for server in [service, bare, bare, service] * ROUNDS:
-                            await runs.measure(server)
-            stored = await queued_bytes(redis, Keys(settings.redis_prefix))
+    async with contextlib.AsyncExitStack() as stack:
+        # a process runs where it starts: Redis and the generator on one core, the servers on the
+        # other
+        with pinned(load_core):
+            redis, settings = await stack.enter_async_context(own_redis(shared, settings))
+        with pinned(server_core):
+            service = await stack.enter_async_context(service_server(settings))
+            bare = await stack.enter_async_context(bare_server())
+        with pinned(load_core):
+            runs = Runs(redis, Keys(settings.redis_prefix), template)
+            await runs.warm_up(service, bare)
+            for server in [service, bare, bare, service] * ROUNDS:
+                await runs.measure(server)
+        stored = await queued_bytes(redis, Keys(settings.redis_prefix))
     return _figure(template, runs, stored, pinned=server_core is not None)
 
 
