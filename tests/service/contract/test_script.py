@@ -37,43 +37,43 @@ async def client(server: RedisServer) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-async def test_answers_as_redis_py_does(client: Redis) -> None:
-    direct = DirectScript(client, ECHO)
+@pytest.fixture
+async def echo(client: Redis) -> AsyncIterator[DirectScript]:
+    script = DirectScript(client, ECHO)
+    yield script
+    await script.aclose()
+
+
+async def test_answers_as_redis_py_does(client: Redis, echo: DirectScript) -> None:
     keys: list[str] = ["k1", "k2"]
     args: list[str | bytes] = ["text", b"\x00bytes\r\n"]
     expected = await client.register_script(ECHO)(keys=keys, args=args)
-    assert await direct(keys=keys, args=args) == expected == [2, b"text", b"\x00bytes\r\n"]
-    assert direct.sha == client.register_script(ECHO).sha
-    await direct.aclose()
+    assert await echo(keys=keys, args=args) == expected == [2, b"text", b"\x00bytes\r\n"]
+    assert echo.sha == client.register_script(ECHO).sha
 
 
-async def test_a_script_redis_forgot_is_loaded_again(client: Redis) -> None:
-    direct = DirectScript(client, ECHO)
-    assert await direct(keys=[], args=["a", "b"]) == [0, b"a", b"b"]
+async def test_a_script_redis_forgot_is_loaded_again(client: Redis, echo: DirectScript) -> None:
+    assert await echo(keys=[], args=["a", "b"]) == [0, b"a", b"b"]
     await client.script_flush()
-    assert await direct(keys=[], args=["c", "d"]) == [0, b"c", b"d"]
-    await direct.aclose()
+    assert await echo(keys=[], args=["c", "d"]) == [0, b"c", b"d"]
 
 
 async def test_a_redis_restarted_between_calls_is_reconnected(
-    client: Redis, server: RedisServer
+    echo: DirectScript, server: RedisServer
 ) -> None:
-    direct = DirectScript(client, ECHO)
-    assert await direct(keys=[], args=["before", "x"]) == [0, b"before", b"x"]
+    assert await echo(keys=[], args=["before", "x"]) == [0, b"before", b"x"]
     server.stop()
     await server.start()  # the same port: the kept connection is dead, the script gone
-    assert await direct(keys=[], args=["after", "y"]) == [0, b"after", b"y"]
-    await direct.aclose()
+    assert await echo(keys=[], args=["after", "y"]) == [0, b"after", b"y"]
 
 
 async def test_an_unreachable_redis_raises_after_the_connection_back_off(
-    client: Redis, server: RedisServer
+    echo: DirectScript, server: RedisServer
 ) -> None:
-    direct = DirectScript(client, ECHO)
     server.stop()
     started = time.monotonic()
     with pytest.raises(RedisConnectionError):
-        await direct(keys=[], args=["a", "b"])
+        await echo(keys=[], args=["a", "b"])
     # the connection's own back-off (0.5 s + 1 s), once: no second round on top of it
     assert time.monotonic() - started < 5
 
