@@ -232,20 +232,26 @@ async def test_put_of_what_was_read_changes_nothing(sandbox: Sandbox) -> None:
 async def test_put_on_a_running_timer_moves_only_its_start(sandbox: Sandbox) -> None:
     start = {"timezone": "Europe/Berlin", "typeOfWorkId": sandbox.named("types_of_work", "Meeting")}
     running = (await sandbox.client.post("/me/timetracking/start", json=start)).json()
-    # Yesterday 06:00 UTC is in the past at any hour the suite runs (today's 06:00 is not at 00:30).
-    started = datetime.fromisoformat(running["startDateUtc"]).date()
-    yesterday = f"{started - timedelta(days=1)}T00:00:00Z"
+    # An hour before it started: in the past, and within the 24 h after which a timer the API
+    # started is stopped (a start of yesterday 06:00 was stopped on the next call after 06:00)
+    began = datetime.fromisoformat(running["startDateUtc"][:10] + "T" + running["startTimeUtc"])
+    earlier, later = began - timedelta(hours=1), began - timedelta(minutes=30)
+    day, at = f"{earlier.date()}T00:00:00Z", earlier.strftime("%H:%M:%S")
     form = put_form(
         running,
-        startDateUtc=yesterday,
-        startTimeUtc="06:00:00",
+        startDateUtc=day,
+        startTimeUtc=at,
         startDateLocal=None,
         startTimeLocal=None,
     )
     body = (await sandbox.client.put(f"/timeentries/{running['id']}", json=form)).json()
     moved = (body["startDateUtc"], body["startTimeUtc"], body["endTimeUtc"], body["duration"])
-    assert moved == (yesterday, "06:00:00", None, 0)
-    ended = {**form, "endDateUtc": body["startDateUtc"], "endTimeUtc": "09:00:00"}
+    assert moved == (day, at, None, 0)
+    ended = {
+        **form,
+        "endDateUtc": f"{later.date()}T00:00:00Z",
+        "endTimeUtc": later.strftime("%H:%M:%S"),
+    }
     refused = await sandbox.client.put(f"/timeentries/{running['id']}", json=ended)
     assert refused.status_code == 400
 
